@@ -1,0 +1,56 @@
+"""Loads a demo trust and one account for each role, for `make run`. Refused when DEBUG is off."""
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from portal.models import User
+from portal.roles import Role
+from waitinglist.models import Provider
+
+DEMO_PASSWORD = "wait-well-demo-2026"
+
+DEMO_TRUST = {
+    "ods_code": "RXX",
+    "name": "Wait Well Demonstration NHS Foundation Trust",
+    "waiting_list_phone": "0300 123 4567",
+    "waiting_list_email": "waiting.list@demo-trust.nhs.invalid",
+}
+
+# (email, role, superuser): a patient, the trust's staff, and an administrator.
+DEMO_ACCOUNTS = [
+    ("patient@example.com", Role.PATIENT, False),
+    ("editor@example.com", Role.TRUST_EDITOR, False),
+    ("reviewer@example.com", Role.CLINICAL_REVIEWER, False),
+    ("admin@example.com", Role.TRUST_ADMIN, True),
+]
+
+
+class Command(BaseCommand):
+    help = "Creates the demo trust and demo accounts (development only); safe to run again."
+
+    def handle(self, *args, **options) -> None:
+        if not settings.DEBUG:
+            raise CommandError("load_demo makes accounts with a published password: DEBUG must be on")
+        with transaction.atomic():
+            trust, _ = Provider.objects.update_or_create(
+                ods_code=DEMO_TRUST["ods_code"], defaults=DEMO_TRUST
+            )
+            for email, role, superuser in DEMO_ACCOUNTS:
+                self.make_account(email, role, superuser, trust)
+        self.stdout.write(f"Demo trust: {trust}")
+        self.stdout.write(f"Demo accounts (password for each: {DEMO_PASSWORD}):")
+        for email, role, _ in DEMO_ACCOUNTS:
+            self.stdout.write(f"  {role:<18} {email}")
+
+    def make_account(self, email: str, role: Role, superuser: bool, trust: Provider) -> None:
+        user = User.objects.filter(email=email).first() or User(email=email)
+        user.is_staff = user.is_superuser = superuser
+        user.provider = None if role == Role.PATIENT else trust
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+        user.add_role(role)
+        EmailAddress.objects.update_or_create(
+            user=user, email=email, defaults={"verified": True, "primary": True}
+        )

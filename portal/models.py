@@ -1,0 +1,86 @@
+"""Accounts: one user model for patients, trust staff and GP practice staff."""
+
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.db import models
+from django.db.models.functions import Lower
+
+from portal.roles import TRUST_STAFF, Role
+
+
+class UserQuerySet(models.QuerySet):
+    def with_role(self, role: Role) -> "UserQuerySet":
+        return self.filter(groups__name=role)
+
+    def trust_staff(self) -> "UserQuerySet":
+        return self.filter(groups__name__in=TRUST_STAFF).distinct()
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra) -> "User":
+        if not email:
+            raise ValueError("An email address is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra) -> "User":
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra) -> "User":
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractUser):
+    """A person who signs in: identified by email address, with roles as groups."""
+
+    username = None
+    email = models.EmailField("email address", unique=True)
+    provider = models.ForeignKey(
+        "waitinglist.Provider",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+        help_text="The trust a member of trust staff works for.",
+    )
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_unique_ignoring_case"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def has_role(self, *roles: Role) -> bool:
+        """True if the user holds any of the roles given."""
+        return any(role in self.role_names for role in roles)
+
+    @property
+    def role_names(self) -> frozenset[str]:
+        # Cached on the instance: views and templates ask several times a request.
+        if not hasattr(self, "_role_names"):
+            self._role_names = frozenset(self.groups.values_list("name", flat=True))
+        return self._role_names
+
+    def add_role(self, role: Role) -> None:
+        from django.contrib.auth.models import Group
+
+        self.groups.add(Group.objects.get(name=role))
+        self.__dict__.pop("_role_names", None)
+
+    @property
+    def is_trust_staff(self) -> bool:
+        return self.provider_id is not None and self.has_role(*TRUST_STAFF)

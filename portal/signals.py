@@ -1,0 +1,31 @@
+"""Audit log of sign-ins and refusals (OWASP ASVS 7.2): user ids only, never credentials."""
+
+import logging
+import time
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from portal.middleware import LOGIN_AT, LAST_SEEN
+
+audit = logging.getLogger("portal.audit")
+
+
+@receiver(user_logged_in)
+def record_login(sender, request, user, **kwargs) -> None:
+    now = int(time.time())
+    request.session[LOGIN_AT] = now
+    request.session[LAST_SEEN] = now
+    audit.info("login user=%s", user.pk)
+
+
+@receiver(user_logged_out)
+def record_logout(sender, request, user, **kwargs) -> None:
+    if user is not None:
+        audit.info("logout user=%s", user.pk)
+
+
+@receiver(user_login_failed)
+def record_login_failure(sender, credentials, request=None, **kwargs) -> None:
+    # The email typed is personal data and may belong to nobody: log only that it failed.
+    audit.warning("login failed ip=%s", request.META.get("REMOTE_ADDR") if request else "-")

@@ -1,0 +1,1 @@
+"""Trust data: providers, queues, positions, estimates, patient pages and updates."""

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class WaitinglistConfig(AppConfig):
+    name = "waitinglist"
+    verbose_name = "Waiting lists"
