@@ -78,7 +78,8 @@ class User(AbstractUser):
     def add_role(self, role: Role) -> None:
         from django.contrib.auth.models import Group
 
-        self.groups.add(Group.objects.get(name=role))
+        group, _ = Group.objects.get_or_create(name=role)
+        self.groups.add(group)
         self.__dict__.pop("_role_names", None)
 
     @property

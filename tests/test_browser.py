@@ -1,0 +1,185 @@
+"""End to end in headless Chromium: sign in through the real pages, and check each page with
+axe-core for WCAG 2.2 A/AA violations, under the real Content-Security-Policy."""
+
+import os
+
+import pytest
+from allauth.mfa.totp.internal.auth import TOTP
+from playwright.sync_api import expect
+
+from portal.roles import Role
+from tests.conftest import AXE, CHROMIUM
+from tests.factories import ProviderFactory, UserFactory
+from tests.totp import totp
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+PASSWORD = "a-long-enough-test-passphrase"
+RECORD_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  (window.__cspViolations = window.__cspViolations || []).push(
+    e.violatedDirective + " blocked " + (e.blockedURI || "inline"));
+});
+"""
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    # Playwright's sync API runs an event loop in this thread; Django's ORM calls in the tests
+    # are still synchronous, so allow them.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium, live_server, settings):
+    # The live server speaks plain HTTP, so cookies cannot be marked Secure here.
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    context = chromium.new_context(
+        base_url=live_server.url, viewport={"width": 1024, "height": 768}
+    )
+    context.set_default_timeout(10_000)
+    # The NHS.UK font host is out of reach from a test machine: fail those requests at once.
+    context.route("https://assets.nhs.uk/**", lambda route: route.abort())
+    context.add_init_script(RECORD_CSP_VIOLATIONS)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def axe_violations(page) -> list[str]:
+    page.evaluate(AXE.read_text())
+    result = page.evaluate(
+        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_22_AA
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+        for v in result["violations"]
+    ]
+
+
+def check_page(page) -> None:
+    """The page has no axe WCAG 2.2 A/AA violations, no CSP violations, and its scripts ran."""
+    violations = axe_violations(page)
+    assert violations == [], f"{page.url}: {violations}"
+    assert page.evaluate("window.__cspViolations || []") == [], page.url
+    classes = page.evaluate("document.body.className")
+    assert "nhsuk-frontend-supported" in classes, "the NHS.UK frontend scripts did not start"
+
+
+def follow(page, locator) -> None:
+    """Clicks a link or button and waits for the page it leads to."""
+    with page.expect_navigation():
+        locator.click()
+
+
+def sign_in(page, email: str) -> None:
+    page.goto("/")
+    follow(page, page.get_by_role("link", name="Sign in").first)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    follow(page, page.get_by_role("button", name="Sign in"))
+
+
+def test_a_patient_signs_in_and_every_page_on_the_way_is_accessible(page):
+    patient = UserFactory(role=Role.PATIENT, password=PASSWORD)
+    page.goto("/")
+    check_page(page)
+    follow(page, page.get_by_role("link", name="Sign in").first)
+    check_page(page)
+
+    # A mistake shows the NHS.UK error summary, which must be accessible too.
+    follow(page, page.get_by_role("button", name="Sign in"))
+    expect(page.locator(".nhsuk-error-summary")).to_be_visible()
+    check_page(page)
+
+    page.get_by_label("Email").fill(patient.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    follow(page, page.get_by_role("button", name="Sign in"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+    check_page(page)
+
+    for link in ["Two-step verification", "Change your password", "Change your email address"]:
+        follow(page, page.get_by_role("link", name=link))
+        check_page(page)
+        page.go_back(wait_until="load")
+
+    follow(page, page.get_by_role("button", name="Sign out"))
+    expect(page.get_by_role("link", name="Sign in").first).to_be_visible()
+
+
+def test_a_patient_turns_on_mfa_and_signs_in_with_it(page):
+    patient = UserFactory(role=Role.PATIENT, password=PASSWORD)
+    sign_in(page, patient.email)
+    follow(page, page.get_by_role("link", name="Two-step verification"))
+    follow(page, page.get_by_role("button", name="Activate"))
+    # Asked for the password again before changing how the account is protected.
+    page.get_by_label("Password").fill(PASSWORD)
+    check_page(page)
+    follow(page, page.get_by_role("button", name="Confirm"))
+    check_page(page)
+    secret = page.get_by_label("Authenticator secret").input_value()
+    page.get_by_label("Authenticator code").fill(totp(secret))
+    follow(page, page.get_by_role("button", name="Activate"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Recovery")
+    check_page(page)
+    assert patient.authenticator_set.filter(type="totp").exists()
+
+
+def test_signing_in_with_mfa_through_the_pages(page):
+    patient = UserFactory(role=Role.PATIENT, password=PASSWORD)
+    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    TOTP.activate(patient, secret)
+    sign_in(page, patient.email)
+    check_page(page)
+    page.get_by_label("Code", exact=True).fill(totp(secret))
+    follow(page, page.get_by_role("button", name="Sign in"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+
+
+def test_sign_up_reset_and_footer_pages_are_accessible(page):
+    for path in ["/accounts/signup/", "/accounts/password/reset/", "/accessibility/",
+                 "/privacy/", "/contact/"]:
+        page.goto(path)
+        check_page(page)
+
+
+def test_trust_staff_workspace_is_accessible(page):
+    staff = UserFactory(role=Role.TRUST_ADMIN, provider=ProviderFactory(), password=PASSWORD)
+    sign_in(page, staff.email)
+    follow(page, page.get_by_role("link", name="Trust workspace").first)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Trust workspace")
+    check_page(page)
+
+
+@pytest.mark.parametrize("path", ["/", "/accounts/login/"])
+def test_pages_fit_a_320_pixel_wide_screen(page, path):
+    page.set_viewport_size({"width": 320, "height": 640})
+    page.goto(path)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    check_page(page)
+
+
+def test_the_accessibility_check_does_catch_violations(page):
+    # Guards the checks above against passing vacuously (axe not loaded, wrong rule tags).
+    page.goto("/")
+    page.evaluate("document.querySelector('main').append(document.createElement('img'))")
+    assert any(v.startswith("image-alt") for v in axe_violations(page))
