@@ -32,7 +32,9 @@ class SessionTimeoutMiddleware:
         idle = now - last_seen > settings.SESSION_IDLE_TIMEOUT
         too_old = now - login_at > settings.SESSION_ABSOLUTE_TIMEOUT
         if idle or too_old:
-            audit.info("session ended user=%s reason=%s", request.user.pk, "idle" if idle else "age")
+            audit.info(
+                "session ended user=%s reason=%s", request.user.pk, "idle" if idle else "age"
+            )
             logout(request)
             messages.info(request, "You have been signed out to keep your information safe.")
         else:

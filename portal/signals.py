@@ -6,7 +6,7 @@ import time
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
-from portal.middleware import LOGIN_AT, LAST_SEEN
+from portal.middleware import LAST_SEEN, LOGIN_AT
 
 audit = logging.getLogger("portal.audit")
 

@@ -44,7 +44,9 @@ def home(request: HttpRequest) -> HttpResponse:
 def staff_workspace(request: HttpRequest) -> HttpResponse:
     trust = request.user.provider
     colleagues = (
-        trust.staff.trust_staff().filter(is_active=True).prefetch_related("groups").order_by("email")
+        trust.staff.trust_staff()
+        .filter(is_active=True)
+        .prefetch_related("groups")
+        .order_by("email")
     )
     return render(request, "portal/staff_workspace.html", {"colleagues": colleagues})
-

@@ -37,21 +37,13 @@ def _missing(marker: str) -> str | None:
     return None
 
 
-def pytest_collection_modifyitems(config, items):
+def pytest_runtest_setup(item):
     required = os.environ.get("REQUIRE_SERVICES") == "1"
-    for item in items:
-        for marker in ("postgres", "redis", "browser"):
-            if marker in item.keywords and (reason := _missing(marker)):
-                if required:
-                    item.add_marker(pytest.mark.xfail(reason=reason, run=False, strict=True))
-                    item.add_marker(pytest.mark.usefixtures("_fail_missing_service"))
-                else:
-                    item.add_marker(pytest.mark.skip(reason=reason))
-
-
-@pytest.fixture
-def _fail_missing_service(request):
-    pytest.fail("REQUIRE_SERVICES=1 but a service this test needs is missing")
+    for marker in ("postgres", "redis", "browser"):
+        if marker in item.keywords and (reason := _missing(marker)):
+            if required:
+                pytest.fail(f"REQUIRE_SERVICES=1 but this test {reason}", pytrace=False)
+            pytest.skip(reason)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -65,7 +57,7 @@ def _plain_static_storage():
         STORAGES={
             **settings.STORAGES,
             "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-        }
+        },
     ):
         yield
 

@@ -15,7 +15,9 @@ class ProviderFactory(factory.django.DjangoModelFactory):
     ods_code = factory.Sequence(lambda n: f"R{n:02d}")
     name = factory.Sequence(lambda n: f"Test Hospitals {n} NHS Trust")
     waiting_list_phone = "0300 000 0000"
-    waiting_list_email = factory.LazyAttribute(lambda p: f"waiting.list@{p.ods_code.lower()}.nhs.invalid")
+    waiting_list_email = factory.LazyAttribute(
+        lambda p: f"waiting.list@{p.ods_code.lower()}.nhs.invalid"
+    )
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -156,8 +156,13 @@ def test_signing_in_with_mfa_through_the_pages(page):
 
 
 def test_sign_up_reset_and_footer_pages_are_accessible(page):
-    for path in ["/accounts/signup/", "/accounts/password/reset/", "/accessibility/",
-                 "/privacy/", "/contact/"]:
+    for path in [
+        "/accounts/signup/",
+        "/accounts/password/reset/",
+        "/accessibility/",
+        "/privacy/",
+        "/contact/",
+    ]:
         page.goto(path)
         check_page(page)
 

@@ -1,4 +1,4 @@
-"""Two-step verification: turning on an authenticator app, and signing in with it or a recovery code."""
+"""Two-step verification: turning on an authenticator app; signing in with it or a recovery code."""
 
 import pytest
 from allauth.mfa.models import Authenticator

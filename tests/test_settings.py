@@ -11,7 +11,6 @@ from django.core.exceptions import ImproperlyConfigured
 from portal.env import envbool, envint, envlist, envurl
 from tests.conftest import ROOT
 
-
 # What pytest's own configuration sets: a subprocess gets the deployment's defaults instead.
 PYTEST_ONLY = ("DEBUG", "SECRET_KEY", "SECURE_SSL_REDIRECT")
 
@@ -88,7 +87,9 @@ def test_check_deploy_is_clean_with_production_settings():
 
 def test_check_deploy_warns_when_debug_is_on():
     # Proves the check above can fail: the same command with DEBUG on is not clean.
-    result = run_manage("check", "--deploy", "--fail-level", "WARNING", **production_env(DEBUG="on"))
+    result = run_manage(
+        "check", "--deploy", "--fail-level", "WARNING", **production_env(DEBUG="on")
+    )
     assert result.returncode != 0
     assert "security.W018" in result.stderr
 

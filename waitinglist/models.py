@@ -24,9 +24,7 @@ class Provider(models.Model):
         "ODS code", max_length=5, unique=True, validators=[ods_code_validator]
     )
     name = models.CharField(max_length=200)
-    waiting_list_phone = models.CharField(
-        "waiting-list team phone", max_length=30, blank=True
-    )
+    waiting_list_phone = models.CharField("waiting-list team phone", max_length=30, blank=True)
     waiting_list_email = models.EmailField("waiting-list team email", blank=True)
     split_queues_by_consultant = models.BooleanField(
         default=False, help_text="Run a separate queue for each consultant's list."

@@ -5,25 +5,56 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Provider',
+            name="Provider",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ods_code', models.CharField(max_length=5, unique=True, validators=[django.core.validators.RegexValidator('^[A-Z0-9]{3,5}$', 'An ODS code is 3 to 5 capital letters or digits, for example RXX.')], verbose_name='ODS code')),
-                ('name', models.CharField(max_length=200)),
-                ('waiting_list_phone', models.CharField(blank=True, max_length=30, verbose_name='waiting-list team phone')),
-                ('waiting_list_email', models.EmailField(blank=True, max_length=254, verbose_name='waiting-list team email')),
-                ('split_queues_by_consultant', models.BooleanField(default=False, help_text="Run a separate queue for each consultant's list.")),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "ods_code",
+                    models.CharField(
+                        max_length=5,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z0-9]{3,5}$",
+                                "An ODS code is 3 to 5 capital letters or digits, for example RXX.",
+                            )
+                        ],
+                        verbose_name="ODS code",
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "waiting_list_phone",
+                    models.CharField(
+                        blank=True, max_length=30, verbose_name="waiting-list team phone"
+                    ),
+                ),
+                (
+                    "waiting_list_email",
+                    models.EmailField(
+                        blank=True, max_length=254, verbose_name="waiting-list team email"
+                    ),
+                ),
+                (
+                    "split_queues_by_consultant",
+                    models.BooleanField(
+                        default=False, help_text="Run a separate queue for each consultant's list."
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
     ]

@@ -32,7 +32,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         if not settings.DEBUG:
-            raise CommandError("load_demo makes accounts with a published password: DEBUG must be on")
+            raise CommandError(
+                "load_demo makes accounts with a published password: DEBUG must be on"
+            )
         with transaction.atomic():
             trust, _ = Provider.objects.update_or_create(
                 ods_code=DEMO_TRUST["ods_code"], defaults=DEMO_TRUST
