@@ -12,7 +12,7 @@ from portal.env import envbool, envint, envlist, envurl
 from tests.conftest import ROOT
 
 # What pytest's own configuration sets: a subprocess gets the deployment's defaults instead.
-PYTEST_ONLY = ("DEBUG", "SECRET_KEY", "SECURE_SSL_REDIRECT")
+PYTEST_ONLY = ("DEBUG", "SECRET_KEY", "SECURE_SSL_REDIRECT", "DJANGO_ALLOW_ASYNC_UNSAFE")
 
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
