@@ -32,6 +32,11 @@ def test_signing_up_needs_the_code_sent_to_the_email_address(client):
     assert "_auth_user_id" not in client.session
     assert len(mail.outbox) == 1
     code = code_from(mail.outbox[0])
+    # Every email is a triplet: subject, text body and HTML body.
+    assert mail.outbox[0].subject == "Wait Well: Confirm your email address"
+    html, mimetype = mail.outbox[0].alternatives[0]
+    assert mimetype == "text/html"
+    assert code in html
 
     wrong = client.post(reverse("account_email_verification_sent"), {"code": "AAAAAA"})
     assert wrong.status_code == 200
