@@ -78,3 +78,11 @@ def password() -> str:
 @pytest.fixture
 def patient(db, password):
     return UserFactory(role="Patient", password=password)
+
+
+@pytest.fixture
+def trust(db):
+    """The trust the test extracts belong to (ODS code RXX)."""
+    from tests.factories import ProviderFactory
+
+    return ProviderFactory(ods_code="RXX", name="Test Hospitals NHS Trust")

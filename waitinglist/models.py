@@ -1,5 +1,12 @@
-"""Trust data. For now the provider (the trust); queues and snapshots follow."""
+"""Trust data: providers, their weekly snapshots, queues, pathways and each week's positions.
 
+Storage is shaped for a trust with 200,000 open pathways and years of weekly snapshots:
+a pathway's attributes live once in `Pathway` and change only when the extract changes them;
+each week adds one narrow `PathwayWeek` row per open pathway (its position and band) and one
+`QueueWeek` row per queue (size, joiners, leavers, waits).
+"""
+
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 
@@ -37,3 +44,213 @@ class Provider(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.ods_code})"
+
+    @property
+    def latest_snapshot(self) -> "Snapshot | None":
+        return self.snapshots.order_by("-week_ending").first()
+
+
+class Snapshot(models.Model):
+    """One imported open-pathways file: the whole list of one trust at one week's end."""
+
+    id = models.AutoField(primary_key=True)
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="snapshots")
+    week_ending = models.DateField()
+    file_name = models.CharField(max_length=255)
+    file_sha256 = models.CharField(max_length=64, unique=True)
+    imported_at = models.DateTimeField(auto_now_add=True)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    rows_read = models.PositiveIntegerField(default=0)
+    pathways_imported = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
+    joiners = models.PositiveIntegerField(default=0)
+    leavers = models.PositiveIntegerField(default=0)
+    # The rejected rows as CSV (line, column, reason): never a full NHS number or birth date.
+    reject_report = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["provider", "-week_ending"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "week_ending"], name="one_snapshot_per_provider_week"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider.ods_code} {self.week_ending}"
+
+    def summary(self) -> str:
+        """The command-line contract's one-line summary of this import."""
+        return (
+            f"{self.provider.ods_code} {self.week_ending}: "
+            f"{self.pathways_imported} pathways imported, {self.rows_rejected} rows rejected, "
+            f"{self.leavers} left the list, {self.joiners} joined"
+        )
+
+
+class Patient(models.Model):
+    """A person on one trust's waiting lists, as the trust's extract identifies them."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="patients")
+    nhs_number = models.CharField("NHS number", max_length=10)
+    birth_date = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "nhs_number"], name="one_patient_per_provider_nhs_number"
+            )
+        ]
+
+    def __str__(self) -> str:
+        # Never the NHS number: this string can reach logs.
+        return f"patient {self.pk}"
+
+
+class Queue(models.Model):
+    """Provider + treatment function + waiting list type (+ consultant, where lists are split)."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="queues")
+    treatment_function = models.CharField(max_length=3)
+    list_type = models.CharField(max_length=4)
+    consultant_code = models.CharField(max_length=8, blank=True, default="")
+
+    class Meta:
+        ordering = ["provider", "treatment_function", "list_type", "consultant_code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "treatment_function", "list_type", "consultant_code"],
+                name="one_queue_per_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider.ods_code} {self.key}"
+
+    @property
+    def key(self) -> str:
+        parts = [self.treatment_function, self.list_type]
+        if self.consultant_code:
+            parts.append(self.consultant_code)
+        return "-".join(parts)
+
+
+class PathwayQuerySet(models.QuerySet):
+    def open_in(self, snapshot: Snapshot) -> "PathwayQuerySet":
+        """Pathways on the list in that week's snapshot."""
+        return self.filter(weeks__snapshot=snapshot)
+
+
+class Pathway(models.Model):
+    """One patient's wait for one treatment, with the extract's fields as last imported."""
+
+    id = models.AutoField(primary_key=True)  # 32 bits: keeps the weekly history narrow
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="pathways")
+    identifier = models.CharField("pathway identifier", max_length=20)
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="pathways")
+    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="pathways")
+    clock_start = models.DateField("RTT clock start")
+    procedure_priority = models.CharField(max_length=3, blank=True)
+    priority_type = models.CharField(max_length=1, blank=True)
+    band = models.PositiveSmallIntegerField(null=True, help_text="Ranking band; none if P5/P6.")
+    procedure_code = models.CharField("OPCS-4 procedure", max_length=5, blank=True)
+    consultant_code = models.CharField(max_length=8, blank=True)
+    local_patient_identifier = models.CharField(max_length=10, blank=True)
+    tci_date = models.DateField("booked admission (TCI)", null=True, blank=True)
+    outpatient_appointment_date = models.DateField(null=True, blank=True)
+    last_validated = models.DateField(null=True, blank=True)
+    referring_organisation = models.CharField(max_length=6, blank=True)
+    email = models.EmailField(blank=True)
+    mobile = models.CharField(max_length=16, blank=True)
+    first_snapshot = models.ForeignKey(Snapshot, on_delete=models.CASCADE, related_name="+")
+    # The first week the pathway was missing from the list: it left (treated or removed).
+    left_snapshot = models.ForeignKey(
+        Snapshot, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = PathwayQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "identifier"], name="one_pathway_per_provider_identifier"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"pathway {self.pk}"
+
+    @property
+    def booked_date(self):
+        return self.tci_date or self.outpatient_appointment_date
+
+
+class PathwayWeek(models.Model):
+    """Where one open pathway stood in one week's snapshot."""
+
+    pk = models.CompositePrimaryKey("pathway_id", "snapshot_id")
+    pathway = models.ForeignKey(Pathway, on_delete=models.CASCADE, related_name="weeks")
+    snapshot = models.ForeignKey(Snapshot, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveIntegerField(null=True, help_text="None when not ranked (P5/P6).")
+    band = models.PositiveSmallIntegerField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["snapshot", "pathway"], name="pathwayweek_by_snapshot")]
+
+    def __str__(self) -> str:
+        return f"pathway {self.pathway_id} in snapshot {self.snapshot_id}"
+
+
+class QueueWeek(models.Model):
+    """One queue's figures in one week's snapshot."""
+
+    pk = models.CompositePrimaryKey("queue_id", "snapshot_id")
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="weeks")
+    snapshot = models.ForeignKey(Snapshot, on_delete=models.CASCADE, related_name="+")
+    size = models.PositiveIntegerField(help_text="Open pathways, ranked or not.")
+    ranked = models.PositiveIntegerField()
+    joiners = models.PositiveIntegerField()
+    leavers = models.PositiveIntegerField()
+    # Leavers by the band they had when last seen (band 0: not ranked, P5/P6).
+    leavers_band_0 = models.PositiveIntegerField(default=0)
+    leavers_band_1 = models.PositiveIntegerField(default=0)
+    leavers_band_2 = models.PositiveIntegerField(default=0)
+    leavers_band_3 = models.PositiveIntegerField(default=0)
+    leavers_band_4 = models.PositiveIntegerField(default=0)
+    leavers_band_5 = models.PositiveIntegerField(default=0)
+    leavers_band_6 = models.PositiveIntegerField(default=0)
+    mean_wait_days = models.FloatField(null=True)
+    median_wait_days = models.PositiveIntegerField(null=True)
+    p92_wait_days = models.PositiveIntegerField(null=True)
+
+    def __str__(self) -> str:
+        return f"queue {self.queue_id} in snapshot {self.snapshot_id}"
+
+
+class ImportRun(models.Model):
+    """An upload from the trust workspace, imported by a Celery worker."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting to start"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Imported"
+        REFUSED = "refused", "Refused"
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="import_runs")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    file_name = models.CharField(max_length=255)
+    stored_path = models.CharField(max_length=500)
+    status = models.CharField(max_length=8, choices=Status, default=Status.QUEUED)
+    message = models.TextField(blank=True)
+    snapshot = models.ForeignKey(Snapshot, on_delete=models.SET_NULL, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-uploaded_at"]
+
+    def __str__(self) -> str:
+        return f"upload {self.pk} ({self.status})"

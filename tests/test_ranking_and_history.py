@@ -1,0 +1,167 @@
+"""The contract's ranking rule, and what each week's import records about who joined and left."""
+
+from datetime import timedelta
+
+import pytest
+
+from tests.extracts import WEEK, pathway, week_of, write_extract
+from waitinglist.importer import import_snapshot
+from waitinglist.models import Pathway, PathwayWeek, QueueWeek
+
+
+def started(weeks_ago: int) -> str:
+    return (WEEK - timedelta(weeks=weeks_ago)).isoformat()
+
+
+def positions(snapshot) -> dict[str, int | None]:
+    weeks = PathwayWeek.objects.filter(snapshot=snapshot).select_related("pathway")
+    return {w.pathway.identifier: w.position for w in weeks}
+
+
+def import_rows(tmp_path, rows, name="week.csv", **options):
+    return import_snapshot(write_extract(tmp_path / name, rows), **options).snapshot
+
+
+@pytest.mark.django_db
+def test_bands_come_first_then_longest_wait_then_identifier(tmp_path, trust):
+    both = "REFERRAL_TO_TREATMENT_PERIOD_START_DATE"
+    rows = [
+        pathway("A4", **{both: started(40)}, Procedure_Priority_Code="P4"),
+        pathway("A3", **{both: started(5)}, Procedure_Priority_Code="P3"),
+        pathway("A2", **{both: started(1)}, Procedure_Priority_Code="P2"),
+        pathway("A1b", **{both: started(1)}, Procedure_Priority_Code="P1b"),
+        pathway("A1a", **{both: started(1)}, Procedure_Priority_Code="P1a"),
+        # Same band and clock start: the identifier breaks the tie.
+        pathway("B2", **{both: started(30)}, Procedure_Priority_Code="P4"),
+        pathway("B1", **{both: started(30)}, Procedure_Priority_Code="P4"),
+    ]
+    snapshot = import_rows(tmp_path, rows)
+    assert positions(snapshot) == {
+        "A1a": 1, "A1b": 2, "A2": 3, "A3": 4, "A4": 5, "B1": 6, "B2": 7
+    }  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_referral_priority_bands_apply_when_there_is_no_procedure_priority(tmp_path, trust):
+    rows = [
+        pathway("R1", Procedure_Priority_Code="", PRIORITY_TYPE_CODE="1"),  # band 5
+        pathway("R2", Procedure_Priority_Code="", PRIORITY_TYPE_CODE="2"),  # band 3
+        pathway("R3", Procedure_Priority_Code="", PRIORITY_TYPE_CODE="3"),  # band 2
+        pathway("R4", Procedure_Priority_Code="", PRIORITY_TYPE_CODE=""),  # band 6
+        pathway("R5", Procedure_Priority_Code="P3"),  # band 4
+        pathway("R6", Procedure_Priority_Code="P1b"),  # band 2, like a two-week wait
+    ]
+    snapshot = import_rows(tmp_path, rows)
+    assert positions(snapshot) == {"R3": 1, "R6": 2, "R2": 3, "R5": 4, "R1": 5, "R4": 6}
+
+
+@pytest.mark.django_db
+def test_patients_who_postpone_are_not_ranked_and_take_no_place(tmp_path, trust):
+    rows = [
+        pathway("P1", REFERRAL_TO_TREATMENT_PERIOD_START_DATE=started(50)),
+        pathway("P2", REFERRAL_TO_TREATMENT_PERIOD_START_DATE=started(60),
+                Procedure_Priority_Code="P6"),
+        pathway("P3", REFERRAL_TO_TREATMENT_PERIOD_START_DATE=started(55),
+                Procedure_Priority_Code="P5"),
+        pathway("P4", REFERRAL_TO_TREATMENT_PERIOD_START_DATE=started(40)),
+    ]  # fmt: skip
+    snapshot = import_rows(tmp_path, rows)
+    assert positions(snapshot) == {"P1": 1, "P4": 2, "P2": None, "P3": None}
+    week = QueueWeek.objects.get(snapshot=snapshot)
+    assert (week.size, week.ranked) == (4, 2)
+
+
+@pytest.mark.django_db
+def test_booked_pathways_keep_their_place_in_the_count(tmp_path, trust):
+    rows = [
+        pathway("K1", REFERRAL_TO_TREATMENT_PERIOD_START_DATE=started(30), TCI_Date="2026-03-10"),
+        pathway("K2", REFERRAL_TO_TREATMENT_PERIOD_START_DATE=started(20)),
+    ]
+    assert positions(import_rows(tmp_path, rows)) == {"K1": 1, "K2": 2}
+
+
+@pytest.mark.django_db
+def test_each_specialty_and_list_type_is_its_own_queue(tmp_path, trust):
+    rows = [
+        pathway("Q1", ACTIVITY_TREATMENT_FUNCTION_CODE="110", Waiting_List_Type="IRTT"),
+        pathway("Q2", ACTIVITY_TREATMENT_FUNCTION_CODE="110", Waiting_List_Type="ORTT"),
+        pathway("Q3", ACTIVITY_TREATMENT_FUNCTION_CODE="130", Waiting_List_Type="IRTT"),
+        pathway("Q4", ACTIVITY_TREATMENT_FUNCTION_CODE="130", Waiting_List_Type="IRTT",
+                REFERRAL_TO_TREATMENT_PERIOD_START_DATE=started(80)),
+    ]  # fmt: skip
+    snapshot = import_rows(tmp_path, rows)
+    assert positions(snapshot) == {"Q1": 1, "Q2": 1, "Q4": 1, "Q3": 2}
+    keys = set(Pathway.objects.values_list("queue__treatment_function", "queue__list_type"))
+    assert keys == {("110", "IRTT"), ("110", "ORTT"), ("130", "IRTT")}
+
+
+@pytest.mark.django_db
+def test_a_trust_can_run_a_queue_per_consultant(tmp_path, trust):
+    trust.split_queues_by_consultant = True
+    trust.save()
+    rows = [
+        pathway("C1", CONSULTANT_CODE="C1111111"),
+        pathway("C2", CONSULTANT_CODE="C2222222"),
+        pathway(
+            "C3", CONSULTANT_CODE="C1111111", REFERRAL_TO_TREATMENT_PERIOD_START_DATE=started(70)
+        ),
+    ]
+    snapshot = import_rows(tmp_path, rows)
+    assert positions(snapshot) == {"C3": 1, "C1": 2, "C2": 1}
+    assert Pathway.objects.get(identifier="C2").queue.key == "110-IRTT-C2222222"
+
+
+@pytest.mark.django_db
+def test_leavers_and_joiners_across_weeks(tmp_path, trust):
+    start = "REFERRAL_TO_TREATMENT_PERIOD_START_DATE"
+    week1 = [
+        pathway("W1", **{start: started(40)}),
+        pathway("W2", **{start: started(30)}, Procedure_Priority_Code="P3"),
+        pathway("W3", **{start: started(20)}),
+        pathway("W4", **{start: started(10)}),
+    ]
+    first = import_rows(tmp_path, week1, "one.csv")
+    assert positions(first) == {"W2": 1, "W1": 2, "W3": 3, "W4": 4}
+    assert (first.joiners, first.leavers) == (4, 0)
+
+    # W2 (at the front) was treated; W5 joined; W4 became urgent.
+    week2 = week_of([week1[0], week1[2], {**week1[3], "Procedure_Priority_Code": "P2"},
+                     pathway("W5", **{start: started(0)})], WEEK + timedelta(weeks=1))  # fmt: skip
+    second = import_rows(tmp_path, week2, "two.csv")
+    assert positions(second) == {"W4": 1, "W1": 2, "W3": 3, "W5": 4}
+    assert (second.joiners, second.leavers) == (1, 1)
+    assert Pathway.objects.get(identifier="W2").left_snapshot == second
+    assert Pathway.objects.get(identifier="W1").left_snapshot is None
+    # W1's history keeps both weeks.
+    history = PathwayWeek.objects.filter(pathway__identifier="W1").order_by("snapshot__week_ending")
+    assert [w.position for w in history] == [2, 2]
+
+    queue_week = QueueWeek.objects.get(snapshot=second)
+    assert (queue_week.size, queue_week.joiners, queue_week.leavers) == (4, 1, 1)
+    assert queue_week.leavers_band_4 == 1  # W2 left as a P3
+    assert queue_week.leavers_band_5 == 0
+
+
+@pytest.mark.django_db
+def test_a_pathway_that_comes_back_is_open_again(tmp_path, trust):
+    rows = [pathway("B1"), pathway("B2")]
+    import_rows(tmp_path, rows, "one.csv")
+    import_rows(tmp_path, week_of(rows[:1], WEEK + timedelta(weeks=1)), "two.csv",
+                allow_shrink=True)  # fmt: skip
+    third = import_rows(tmp_path, week_of(rows, WEEK + timedelta(weeks=2)), "three.csv")
+    assert Pathway.objects.get(identifier="B2").left_snapshot is None
+    assert third.joiners == 1
+
+
+@pytest.mark.django_db
+def test_queue_waits_are_the_mean_median_and_92nd_percentile(tmp_path, trust):
+    rows = [
+        pathway(
+            f"M{n}", REFERRAL_TO_TREATMENT_PERIOD_START_DATE=(WEEK - timedelta(days=d)).isoformat()
+        )
+        for n, d in enumerate([10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 500], start=1)
+    ]
+    week = QueueWeek.objects.get(snapshot=import_rows(tmp_path, rows))
+    assert week.mean_wait_days == pytest.approx(1160 / 12)
+    assert week.median_wait_days == 60  # nearest rank: the 6th of 12
+    assert week.p92_wait_days == 500  # nearest rank: ceil(0.92 x 12) = the 12th of 12

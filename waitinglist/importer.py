@@ -1,0 +1,229 @@
+"""Importing one open-pathways snapshot: validate while streaming, stage, then set-based SQL.
+
+Everything happens in one transaction, so a failure at any point leaves the trust's data
+exactly as it was. On PostgreSQL valid rows are streamed into a temporary staging table with
+`COPY`; on SQLite (the embedded default) with batched inserts. From the staging table the same
+statements, with a few dialect differences, update patients, queues and pathways, record who
+left, rank every queue with a window function and write the week's history.
+"""
+
+import itertools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from django.db import connection, transaction
+
+from waitinglist import history
+from waitinglist.extract import ExtractReader, ExtractRefused, Rejection, StagedRow, file_sha256
+from waitinglist.history import STAGING, STAGING_COLUMNS
+from waitinglist.models import Provider, Snapshot
+
+log = logging.getLogger(__name__)
+
+# A file whose rows are mostly bad, or that lists far fewer pathways than last week, is more
+# likely broken or truncated than true: importing it would wrongly take patients off the list.
+MOST_ROWS_REJECTED = 0.5
+SHRINK_LIMIT = 0.5
+PROGRESS_EVERY = 10_000
+
+
+@dataclass
+class ImportResult:
+    file_name: str
+    snapshot: Snapshot | None = None
+    already_imported: bool = False
+    dry_run: bool = False
+    rejections: list[Rejection] = field(default_factory=list)
+    report_csv: str = ""
+
+    def summary(self) -> str:
+        if self.already_imported:
+            return f"{self.snapshot}: already imported from this file; nothing changed"
+        line = self.snapshot.summary()
+        return f"{line} (dry run: nothing changed)" if self.dry_run else line
+
+
+class ImportRefused(Exception):
+    """The file was refused whole; nothing changed. Carries the reader for its report."""
+
+    def __init__(self, message: str, report_csv: str = "") -> None:
+        super().__init__(message)
+        self.report_csv = report_csv
+
+
+class _DryRunRollback(Exception):
+    pass
+
+
+def import_snapshot(
+    path: Path,
+    *,
+    imported_by=None,
+    dry_run: bool = False,
+    allow_shrink: bool = False,
+    expected_provider: Provider | None = None,
+    progress: Callable[[int], None] | None = None,
+    today: date | None = None,
+) -> ImportResult:
+    """Imports one extract file, all or nothing; raises ImportRefused with the reason."""
+    path = Path(path)
+    sha = file_sha256(path)
+    result = ImportResult(file_name=path.name, dry_run=dry_run)
+    if existing := Snapshot.objects.select_related("provider").filter(file_sha256=sha).first():
+        result.snapshot, result.already_imported = existing, True
+        return result
+
+    reader = ExtractReader(path, today=today)
+    try:
+        with transaction.atomic():
+            result.snapshot = _import(
+                reader, sha, path.name, imported_by, allow_shrink, expected_provider, progress
+            )
+            result.report_csv = reader.report_csv()
+            result.rejections = reader.rejections
+            if dry_run:
+                raise _DryRunRollback
+    except _DryRunRollback:
+        pass
+    except ExtractRefused as refusal:
+        raise ImportRefused(str(refusal), reader.report_csv()) from None
+    return result
+
+
+def _import(reader, sha, file_name, imported_by, allow_shrink, expected_provider, progress):
+    state: dict = {}
+
+    def on_week_known(code: str, week: date) -> None:
+        # Known from the first valid row: check it before streaming the rest of the file.
+        provider = Provider.objects.select_for_update().filter(ods_code=code).first()
+        if provider is None:
+            raise ExtractRefused(f"{code} is not a trust in this portal: add it first")
+        if expected_provider is not None and provider != expected_provider:
+            raise ExtractRefused(
+                f"the file is {code}'s list, but you are importing for {expected_provider.ods_code}"
+            )
+        latest = provider.latest_snapshot
+        if latest and week < latest.week_ending:
+            raise ExtractRefused(
+                f"{code} {week} is older than the latest snapshot already imported "
+                f"({latest.week_ending}): import weeks in order"
+            )
+        if latest and week == latest.week_ending:
+            raise ExtractRefused(
+                f"{code} {week} is already imported from a different file; a week is imported once"
+            )
+        state.update(provider=provider, previous=latest)
+
+    reader.on_week_known = on_week_known
+    staging = _Staging()
+    staging.create()
+    rows = staging.fill(reader, state, progress)
+    if not rows:
+        raise ExtractRefused(
+            f"no valid rows: all {reader.rows_read} rows were rejected (see the report)"
+            if reader.rows_read
+            else "the file has a header but no pathway rows"
+        )
+    if reader.rows_rejected > MOST_ROWS_REJECTED * reader.rows_read:
+        raise ExtractRefused(
+            f"{reader.rows_rejected} of {reader.rows_read} rows were rejected: the file looks "
+            "broken, so nothing was imported (see the report)"
+        )
+    provider, previous = state["provider"], state["previous"]
+    if previous and not allow_shrink and rows < SHRINK_LIMIT * previous.pathways_imported:
+        raise ExtractRefused(
+            f"the file lists {rows} pathways against {previous.pathways_imported} last week: "
+            "it may be truncated; import it with --allow-shrink if the list really shrank"
+        )
+    snapshot = Snapshot.objects.create(
+        provider=provider,
+        week_ending=reader.week_ending,
+        file_name=file_name[:255],
+        file_sha256=sha,
+        imported_by=imported_by,
+        rows_read=reader.rows_read,
+        pathways_imported=rows,
+        rows_rejected=reader.rows_rejected,
+        reject_report=reader.report_csv(),
+    )
+    snapshot.joiners, snapshot.leavers = history.record_week(provider, snapshot, previous)
+    snapshot.save(update_fields=["joiners", "leavers"])
+    staging.drop()
+    log.info("imported snapshot=%s provider=%s rows=%s", snapshot.pk, provider.ods_code, rows)
+    return snapshot
+
+
+class _Staging:
+    """The temporary table the valid rows are streamed into."""
+
+    def create(self) -> None:
+        columns = ", ".join(f"{name} {kind}" for name, kind in STAGING_COLUMNS)
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
+            cursor.execute(f"CREATE TEMPORARY TABLE {STAGING} ({columns})")
+
+    def drop(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE {STAGING}")
+
+    def fill(self, reader: ExtractReader, state: dict, progress) -> int:
+        """Streams the reader's valid rows into staging; returns how many there were."""
+        count = 0
+        # Reading the first valid row runs the checks that query the database (which trust,
+        # which week): they must run before COPY takes over the connection.
+        valid = iter(reader)
+        first = next(valid, None)
+        if first is None:
+            return 0
+
+        def rows():
+            nonlocal count
+            for row in itertools.chain([first], valid):
+                count += 1
+                if progress and reader.rows_read % PROGRESS_EVERY == 0:
+                    progress(reader.rows_read)
+                split = state["provider"].split_queues_by_consultant
+                yield _staging_values(row, split)
+
+        if connection.vendor == "postgresql":
+            self._copy(rows())
+        else:
+            self._insert(rows())
+        if progress:
+            progress(reader.rows_read)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {STAGING}")
+        return count
+
+    @staticmethod
+    def _copy(rows) -> None:
+        names = ", ".join(name for name, _ in STAGING_COLUMNS)
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {STAGING} ({names}) FROM STDIN") as copy,
+        ):
+            for values in rows:
+                copy.write_row(values)
+
+    @staticmethod
+    def _insert(rows, batch: int = 5_000) -> None:
+        names = ", ".join(name for name, _ in STAGING_COLUMNS)
+        marks = ", ".join(["%s"] * len(STAGING_COLUMNS))
+        sql = f"INSERT INTO {STAGING} ({names}) VALUES ({marks})"
+        pending: list[tuple] = []
+        with connection.cursor() as cursor:
+            for values in rows:
+                pending.append(tuple(v.isoformat() if isinstance(v, date) else v for v in values))
+                if len(pending) >= batch:
+                    cursor.executemany(sql, pending)
+                    pending.clear()
+            if pending:
+                cursor.executemany(sql, pending)
+
+
+def _staging_values(row: StagedRow, split_by_consultant: bool) -> tuple:
+    return (*row, row.consultant_code if split_by_consultant else "")

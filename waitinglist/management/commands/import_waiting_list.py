@@ -1,0 +1,52 @@
+"""import_waiting_list FILE [FILE ...] (shared/spec/command-line.md)."""
+
+import csv
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from waitinglist.importer import ImportRefused, import_snapshot
+
+
+class Command(BaseCommand):
+    help = "Imports open-pathways snapshots in the order given; prints one summary line each."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("files", nargs="+", type=Path)
+        parser.add_argument("--report", type=Path, help="write the rejected rows here as CSV")
+        parser.add_argument("--dry-run", action="store_true", help="validate; change nothing")
+        parser.add_argument(
+            "--allow-shrink",
+            action="store_true",
+            help="import a file listing under half last week's pathways",
+        )
+
+    def handle(self, *args, **options) -> None:
+        reports: list[tuple[Path, str]] = []
+        try:
+            for path in options["files"]:
+                if not path.is_file():
+                    raise CommandError(f"{path}: no such file")
+                try:
+                    result = import_snapshot(
+                        path, dry_run=options["dry_run"], allow_shrink=options["allow_shrink"]
+                    )
+                except ImportRefused as refusal:
+                    reports.append((path, refusal.report_csv))
+                    raise CommandError(f"{path.name}: refused: {refusal}") from None
+                reports.append((path, result.report_csv))
+                self.stdout.write(result.summary())
+        finally:
+            if options["report"]:
+                write_report(options["report"], reports)
+
+
+def write_report(target: Path, reports: list[tuple[Path, str]]) -> None:
+    """line, column, reason; with several files, a first column says which file."""
+    several = len(reports) > 1
+    with target.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow((["file"] if several else []) + ["line", "column", "reason"])
+        for path, report in reports:
+            rows = list(csv.reader(report.splitlines()))[1:]
+            writer.writerows(([path.name] if several else []) + row for row in rows)
