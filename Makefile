@@ -31,7 +31,6 @@ static/nhsuk/.built: node_modules/.installed
 
 run: export DEBUG ?= on
 run: install
-	mkdir -p var/celery/queue var/celery/processed var/mail
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
 	$(VENV)/bin/honcho -f Procfile.dev start --port $(PORT)

@@ -37,14 +37,22 @@ def role_required(*roles: Role) -> Callable[[View], View]:
     return decorator
 
 
-def trust_staff_required(view: View) -> View:
-    """Trust editors, clinical reviewers and admins who belong to a trust."""
+def trust_role_required(*roles: Role) -> Callable[[View], View]:
+    """Holders of any of the roles who belong to a trust: their views are scoped to it."""
 
-    @wraps(view)
-    @role_required(*TRUST_STAFF)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.user.provider_id is None:
-            refuse(request)
-        return view(request, *args, **kwargs)
+    def decorator(view: View) -> View:
+        @wraps(view)
+        @role_required(*roles)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if request.user.provider_id is None:
+                refuse(request)
+            return view(request, *args, **kwargs)
 
-    return wrapped
+        return wrapped
+
+    return decorator
+
+
+# Trust editors, clinical reviewers and admins who belong to a trust.
+trust_staff_required = trust_role_required(*TRUST_STAFF)
+trust_admin_required = trust_role_required(Role.TRUST_ADMIN)

@@ -117,6 +117,9 @@ if not REDIS_URL:
         "processed_folder": str(CELERY_BROKER_DIR / "processed"),
         "store_processed": False,
     }
+    # kombu's filesystem transport expects its folders to exist.
+    for folder in ("queue", "processed"):
+        (CELERY_BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_IGNORE_RESULT = True
 # A task is acknowledged only once it has finished, so a crashed worker's task runs again.
 CELERY_TASK_ACKS_LATE = True
@@ -263,3 +266,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO").upper()},
 }
+
+# Uploaded extracts wait here for a worker (a folder every web and worker machine shares).
+IMPORT_UPLOAD_DIR = Path(env("IMPORT_UPLOAD_DIR", str(VAR_DIR / "uploads")))
+IMPORT_MAX_UPLOAD_BYTES = envint("IMPORT_MAX_UPLOAD_BYTES", "1000000000", minimum=1)

@@ -49,4 +49,5 @@ def staff_workspace(request: HttpRequest) -> HttpResponse:
         .prefetch_related("groups")
         .order_by("email")
     )
-    return render(request, "portal/staff_workspace.html", {"colleagues": colleagues})
+    context = {"colleagues": colleagues, "is_trust_admin": request.user.has_role(Role.TRUST_ADMIN)}
+    return render(request, "portal/staff_workspace.html", context)

@@ -7,11 +7,17 @@ service fails them instead, so CI can never pass by skipping.
 
 import os
 import shutil
+import subprocess
+import sys
+import time
+import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django.test import override_settings
 
 from tests.factories import UserFactory
@@ -86,3 +92,60 @@ def trust(db):
     from tests.factories import ProviderFactory
 
     return ProviderFactory(ods_code="RXX", name="Test Hospitals NHS Trust")
+
+
+def database_url() -> str:
+    """The test database, as a URL the worker process can use."""
+    db = connection.settings_dict
+    credentials = quote(db["USER"] or "")
+    if db["PASSWORD"]:
+        credentials += ":" + quote(db["PASSWORD"])
+    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def celery_worker(request):
+    """A real `celery worker` process on the test database; yields the queue it listens to.
+
+    Tests that use it need Redis and PostgreSQL (the worker is another process, so it cannot
+    share the in-memory SQLite test database). A test may name the queue with
+    @pytest.mark.worker_queue("celery").
+    """
+    marker = request.node.get_closest_marker("worker_queue")
+    queue = marker.args[0] if marker else f"test-{uuid.uuid4().hex}"
+    env = {**os.environ, "DATABASE_URL": database_url()}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "--pool=solo",
+            "-Q",
+            queue,
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=INFO",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    yield queue
+    process.terminate()
+    output, _ = process.communicate(timeout=30)
+    print(output)
+
+
+def wait_for(condition, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False

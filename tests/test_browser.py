@@ -9,8 +9,11 @@ from playwright.sync_api import expect
 
 from portal.roles import Role
 from tests.conftest import AXE, CHROMIUM
+from tests.extracts import pathway, write_extract
 from tests.factories import ProviderFactory, UserFactory
 from tests.totp import totp
+from waitinglist.models import ImportRun
+from waitinglist.tasks import import_upload
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -168,11 +171,34 @@ def test_sign_up_reset_and_footer_pages_are_accessible(page):
         check_page(page)
 
 
-def test_trust_staff_workspace_is_accessible(page):
-    staff = UserFactory(role=Role.TRUST_ADMIN, provider=ProviderFactory(), password=PASSWORD)
+def test_a_trust_admin_uploads_an_extract_through_accessible_pages(page, tmp_path):
+    trust = ProviderFactory(ods_code="RXX")
+    staff = UserFactory(role=Role.TRUST_ADMIN, provider=trust, password=PASSWORD)
     sign_in(page, staff.email)
     follow(page, page.get_by_role("link", name="Trust workspace").first)
     expect(page.get_by_role("heading", level=1)).to_have_text("Trust workspace")
+    check_page(page)
+    follow(page, page.get_by_role("link", name="Waiting-list imports"))
+    check_page(page)
+
+    # A file that is not CSV: the error summary must be accessible too.
+    page.get_by_label("Open-pathways extract").set_input_files(
+        files=[{"name": "list.xlsx", "mimeType": "application/octet-stream", "buffer": b"PK"}]
+    )
+    follow(page, page.get_by_role("button", name="Upload and import"))
+    expect(page.locator(".nhsuk-error-summary")).to_be_visible()
+    check_page(page)
+
+    rows = [pathway("G1"), pathway("G2", NHS_NUMBER="123")]
+    page.get_by_label("Open-pathways extract").set_input_files(
+        write_extract(tmp_path / "week.csv", rows)
+    )
+    follow(page, page.get_by_role("button", name="Upload and import"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Import of week.csv")
+    check_page(page)
+    import_upload(ImportRun.objects.get().pk)  # what the worker does
+    page.reload()
+    expect(page.get_by_text("1 rows rejected")).to_be_visible()
     check_page(page)
 
 

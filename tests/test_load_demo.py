@@ -3,10 +3,18 @@
 import pytest
 from django.core.management import CommandError, call_command
 
+from portal.management.commands import load_demo
 from portal.management.commands.load_demo import DEMO_PASSWORD
 from portal.models import User
 from portal.roles import Role
 from waitinglist.models import Provider
+
+
+@pytest.fixture(autouse=True)
+def small_demo(monkeypatch):
+    # A few weeks of a small trust: the same code path as make run's year, in a second.
+    monkeypatch.setattr(load_demo, "DEMO_WEEKS", 3)
+    monkeypatch.setattr(load_demo, "DEMO_PATHWAYS", 300)
 
 
 @pytest.mark.django_db
@@ -28,6 +36,8 @@ def test_it_creates_a_trust_and_an_account_for_each_role(settings, capsys):
         assert user.provider == (None if role == Role.PATIENT else trust)
     assert User.objects.get(email="admin@example.com").is_superuser
     assert "patient@example.com" in capsys.readouterr().out
+    assert trust.snapshots.count() == 3
+    assert trust.latest_snapshot.pathways_imported > 250
 
 
 @pytest.mark.django_db
@@ -36,6 +46,7 @@ def test_running_it_twice_changes_nothing(settings):
     call_command("load_demo")
     call_command("load_demo")
     assert Provider.objects.count() == 1
+    assert Provider.objects.get().snapshots.count() == 3
     assert User.objects.count() == 4
     assert User.objects.get(email="editor@example.com").groups.count() == 1
 

@@ -237,6 +237,7 @@ class ImportRun(models.Model):
         RUNNING = "running", "Importing"
         DONE = "done", "Imported"
         REFUSED = "refused", "Refused"
+        FAILED = "failed", "Failed"
 
     provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="import_runs")
     uploaded_by = models.ForeignKey(
@@ -247,6 +248,8 @@ class ImportRun(models.Model):
     stored_path = models.CharField(max_length=500)
     status = models.CharField(max_length=8, choices=Status, default=Status.QUEUED)
     message = models.TextField(blank=True)
+    # For a refused file, its rejected rows (an imported file keeps them on its snapshot).
+    report_csv = models.TextField(blank=True)
     snapshot = models.ForeignKey(Snapshot, on_delete=models.SET_NULL, null=True, blank=True)
 
     class Meta:
@@ -254,3 +257,18 @@ class ImportRun(models.Model):
 
     def __str__(self) -> str:
         return f"upload {self.pk} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.REFUSED, self.Status.FAILED)
+
+    @property
+    def rejections_csv(self) -> str:
+        return self.snapshot.reject_report if self.snapshot else self.report_csv
+
+    def claim(self) -> bool:
+        """Marks a queued run as running; False if another worker already has it."""
+        claimed = ImportRun.objects.filter(pk=self.pk, status=self.Status.QUEUED).update(
+            status=self.Status.RUNNING
+        )
+        return claimed == 1

@@ -13,6 +13,8 @@ _WIDGET_CLASSES = {
     "textarea": ("nhsuk-textarea", "nhsuk-textarea--error"),
     "select": ("nhsuk-select", "nhsuk-select--error"),
     "checkbox": ("nhsuk-checkboxes__input", ""),
+    "file": ("", ""),
+    "clearablefile": ("", ""),
 }
 _INPUT_CLASSES = ("nhsuk-input", "nhsuk-input--error")
 

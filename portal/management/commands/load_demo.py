@@ -7,7 +7,9 @@ from django.db import transaction
 
 from portal.models import User
 from portal.roles import Role
+from waitinglist.importer import import_snapshot
 from waitinglist.models import Provider
+from waitinglist.simulation import simulate_trust
 
 DEMO_PASSWORD = "wait-well-demo-2026"
 
@@ -17,6 +19,11 @@ DEMO_TRUST = {
     "waiting_list_phone": "0300 123 4567",
     "waiting_list_email": "waiting.list@demo-trust.nhs.invalid",
 }
+
+# A year of weekly extracts of a simulated trust, so every page has history to show.
+DEMO_WEEKS = 52
+DEMO_PATHWAYS = 4000
+DEMO_SEED = 2026
 
 # (email, role, superuser): a patient, the trust's staff, and an administrator.
 DEMO_ACCOUNTS = [
@@ -41,10 +48,23 @@ class Command(BaseCommand):
             )
             for email, role, superuser in DEMO_ACCOUNTS:
                 self.make_account(email, role, superuser, trust)
+        self.load_history(trust)
         self.stdout.write(f"Demo trust: {trust}")
         self.stdout.write(f"Demo accounts (password for each: {DEMO_PASSWORD}):")
         for email, role, _ in DEMO_ACCOUNTS:
             self.stdout.write(f"  {role:<18} {email}")
+
+    def load_history(self, trust: Provider) -> None:
+        if trust.snapshots.exists():
+            return
+        self.stdout.write(f"Simulating and importing {DEMO_WEEKS} weeks of {trust.ods_code}...")
+        folder = settings.VAR_DIR / "demo-extracts"
+        files = simulate_trust(
+            trust.ods_code, DEMO_WEEKS, DEMO_SEED, folder, pathways=DEMO_PATHWAYS
+        )
+        for path in files:
+            import_snapshot(path)
+        self.stdout.write(f"  {trust.latest_snapshot.summary()}")
 
     def make_account(self, email: str, role: Role, superuser: bool, trust: Provider) -> None:
         user = User.objects.filter(email=email).first() or User(email=email)

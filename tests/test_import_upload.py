@@ -1,0 +1,132 @@
+"""The trust admin's upload page: only a trust's admins, only their trust's imports."""
+
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from portal.roles import Role
+from tests.conftest import wait_for
+from tests.extracts import pathway, write_extract
+from tests.factories import ProviderFactory, UserFactory
+from waitinglist.models import ImportRun, Snapshot
+from waitinglist.tasks import import_upload
+
+
+@pytest.fixture
+def admin(trust):
+    return UserFactory(role=Role.TRUST_ADMIN, provider=trust)
+
+
+def upload(client, tmp_path, rows, name="week.csv"):
+    content = write_extract(tmp_path / name, rows).read_bytes()
+    return client.post(
+        reverse("waitinglist:imports"), {"extract": SimpleUploadedFile(name, content)}
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "role", [Role.PATIENT, Role.TRUST_EDITOR, Role.CLINICAL_REVIEWER, Role.GP_PRACTICE]
+)
+def test_only_trust_admins_may_upload(client, trust, role):
+    client.force_login(UserFactory(role=role, provider=trust))
+    assert client.get(reverse("waitinglist:imports")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_an_admin_uploads_and_a_worker_task_imports_it(
+    client, admin, tmp_path, django_capture_on_commit_callbacks
+):
+    client.force_login(admin)
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = upload(client, tmp_path, [pathway("G1"), pathway("G2", NHS_NUMBER="1")])
+    run = ImportRun.objects.get()
+    assert response.headers["Location"] == reverse("waitinglist:import_run", args=[run.pk])
+    assert run.status == ImportRun.Status.QUEUED
+    assert len(callbacks) == 1  # the task is sent only once the upload is committed
+
+    import_upload(run.pk)
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.DONE
+    assert run.snapshot.imported_by == admin
+    assert not Path(run.stored_path).exists()  # the upload is not kept
+    page = client.get(reverse("waitinglist:import_run", args=[run.pk])).content.decode()
+    assert "RXX 2026-03-01: 1 pathways imported, 1 rows rejected" in page
+    assert "is not 10 digits" in page
+    report = client.get(reverse("waitinglist:import_report", args=[run.pk]))
+    assert report["Content-Type"] == "text/csv"
+    assert b"3,NHS_NUMBER,is not 10 digits" in report.content
+
+
+@pytest.mark.django_db
+def test_a_run_is_imported_once_however_often_the_task_runs(client, admin, tmp_path):
+    client.force_login(admin)
+    upload(client, tmp_path, [pathway("G1")])
+    run = ImportRun.objects.get()
+    import_upload(run.pk)
+    import_upload(run.pk)  # a redelivered message finds the run already claimed
+    assert Snapshot.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_another_trusts_file_is_refused(client, admin, tmp_path):
+    ProviderFactory(ods_code="RYY")
+    client.force_login(admin)
+    upload(client, tmp_path, [pathway("G1", ORGANISATION_IDENTIFIER_CODE_OF_PROVIDER="RYY")])
+    run = ImportRun.objects.get()
+    import_upload(run.pk)
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.REFUSED
+    assert run.message == "the file is RYY's list, but you are importing for RXX"
+    assert not Snapshot.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_broken_file_is_refused_with_its_reason(client, admin, tmp_path):
+    client.force_login(admin)
+    upload(client, tmp_path, [pathway("G1", Week_Ending_Date="2026-03-04")])
+    run = ImportRun.objects.get()
+    import_upload(run.pk)
+    page = client.get(reverse("waitinglist:import_run", args=[run.pk])).content.decode()
+    assert "Refused" in page and "is not a Sunday" in page
+
+
+@pytest.mark.django_db
+def test_a_file_that_is_not_csv_gets_an_error_summary(client, admin):
+    client.force_login(admin)
+    response = client.post(
+        reverse("waitinglist:imports"), {"extract": SimpleUploadedFile("list.xlsx", b"PK\x03\x04")}
+    )
+    assert response.status_code == 200
+    assert "nhsuk-error-summary" in response.content.decode()
+    assert "must be a CSV file" in response.content.decode()
+    assert not ImportRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_admins_cannot_see_another_trusts_imports(client, admin, tmp_path):
+    client.force_login(admin)
+    upload(client, tmp_path, [pathway("G1")])
+    run = ImportRun.objects.get()
+    other_admin = UserFactory(role=Role.TRUST_ADMIN, provider=ProviderFactory(ods_code="RYY"))
+    client.force_login(other_admin)
+    for name in ("waitinglist:import_run", "waitinglist:import_report"):
+        assert client.get(reverse(name, args=[run.pk])).status_code == 404
+    assert run.file_name not in client.get(reverse("waitinglist:imports")).content.decode()
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.worker_queue("celery")
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_imports_an_upload(client, tmp_path, celery_worker):
+    trust = ProviderFactory(ods_code="RXX")
+    client.force_login(UserFactory(role=Role.TRUST_ADMIN, provider=trust))
+    upload(client, tmp_path, [pathway(f"G{n}") for n in range(1, 6)])
+    run = ImportRun.objects.get()
+    assert wait_for(lambda: ImportRun.objects.get(pk=run.pk).finished, seconds=60)
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.DONE, run.message
+    assert run.snapshot.pathways_imported == 5

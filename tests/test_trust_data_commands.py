@@ -1,0 +1,153 @@
+"""The command-line contract: import_waiting_list, simulate_trust and export_estimates."""
+
+import csv
+from datetime import date, timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from tests.extracts import WEEK, pathway, week_of, write_extract
+from waitinglist.models import Snapshot
+from waitinglist.simulation import simulate_trust
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_import_prints_one_summary_line_per_file(tmp_path, trust):
+    rows = [pathway(f"G{n}") for n in range(1, 6)]
+    first = write_extract(tmp_path / "one.csv", rows)
+    rows2 = week_of(
+        [*rows[1:], pathway("G9"), {**pathway("G8"), "NHS_NUMBER": "1"}], WEEK + timedelta(7)
+    )
+    second = write_extract(tmp_path / "two.csv", rows2)
+    output = run("import_waiting_list", str(first), str(second))
+    assert output.splitlines() == [
+        "RXX 2026-03-01: 5 pathways imported, 0 rows rejected, 0 left the list, 5 joined",
+        "RXX 2026-03-08: 5 pathways imported, 1 rows rejected, 1 left the list, 1 joined",
+    ]
+
+
+@pytest.mark.django_db
+def test_import_writes_the_report_as_csv(tmp_path, trust):
+    rows = [pathway("G1"), pathway("G2", NHS_NUMBER="12"), pathway("G3")]
+    report = tmp_path / "report.csv"
+    run(
+        "import_waiting_list", str(write_extract(tmp_path / "w.csv", rows)), "--report", str(report)
+    )
+    assert list(csv.reader(report.open())) == [
+        ["line", "column", "reason"],
+        ["3", "NHS_NUMBER", "is not 10 digits"],
+    ]
+
+
+@pytest.mark.django_db
+def test_a_refused_file_fails_the_command_with_one_line(tmp_path, trust):
+    rows = [pathway("G1", Week_Ending_Date="2026-03-03")]
+    with pytest.raises(CommandError) as error:
+        run("import_waiting_list", str(write_extract(tmp_path / "w.csv", rows)))
+    assert str(error.value) == (
+        "w.csv: refused: Week_Ending_Date 2026-03-03 (line 2) is not a Sunday: a snapshot "
+        "describes the week ending on a Sunday"
+    )
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.django_db
+def test_dry_run_changes_nothing(tmp_path, trust):
+    path = write_extract(tmp_path / "w.csv", [pathway("G1")])
+    assert "(dry run: nothing changed)" in run("import_waiting_list", str(path), "--dry-run")
+    assert not Snapshot.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_missing_file_is_a_clear_error(tmp_path, trust):
+    with pytest.raises(CommandError, match="no such file"):
+        run("import_waiting_list", str(tmp_path / "nowhere.csv"))
+
+
+def test_simulation_is_the_same_for_the_same_seed(tmp_path):
+    sunday = date(2026, 11, 22)
+    a = simulate_trust("RSIM", 6, 7, tmp_path / "a", pathways=800, last_week=sunday)
+    b = simulate_trust("RSIM", 6, 7, tmp_path / "b", pathways=800, last_week=sunday)
+    c = simulate_trust("RSIM", 6, 8, tmp_path / "c", pathways=800, last_week=sunday)
+    assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b]
+    assert a[-1].read_bytes() != c[-1].read_bytes()
+    assert (tmp_path / "a" / "truth.csv").read_bytes() == (
+        tmp_path / "b" / "truth.csv"
+    ).read_bytes()
+
+
+def test_a_simulated_trust_looks_like_a_real_list(tmp_path):
+    files = simulate_trust("RSIM", 12, 3, tmp_path, pathways=3000, last_week=date(2026, 11, 22))
+    rows = list(csv.DictReader(files[-1].open()))
+    assert len({(r["ACTIVITY_TREATMENT_FUNCTION_CODE"], r["Waiting_List_Type"]) for r in rows}) >= 8
+    priorities = {r["Procedure_Priority_Code"] for r in rows}
+    assert {"P2", "P3", "P4", "P6"} <= priorities
+    assert any(r["TCI_Date"] for r in rows) and any(
+        r["Outpatient_Future_Appointment_Date"] for r in rows
+    )
+    waits = sorted(
+        (date(2026, 11, 22) - date.fromisoformat(r["REFERRAL_TO_TREATMENT_PERIOD_START_DATE"])).days
+        for r in rows
+    )
+    assert waits[len(waits) // 2] < 7 * 30 < waits[-1]  # a long tail beyond the median
+    truth = list(csv.DictReader((tmp_path / "truth.csv").open()))
+    reasons = {r["reason"] for r in truth}
+    assert {"treated", "validation", "still-waiting"} <= reasons
+
+
+@pytest.mark.django_db
+def test_simulated_weeks_import_cleanly_and_agree_with_the_truth(tmp_path, trust):
+    files = simulate_trust("RXX", 5, 11, tmp_path, pathways=600, last_week=date(2026, 11, 22))
+    output = run("import_waiting_list", *map(str, files))
+    assert all(", 0 rows rejected," in line for line in output.splitlines())
+    truth = list(csv.DictReader((tmp_path / "truth.csv").open()))
+    left = {
+        r["PATIENT_PATHWAY_IDENTIFIER"]: r["left_week_ending"]
+        for r in truth
+        if r["left_week_ending"]
+    }
+    from waitinglist.models import Pathway
+
+    recorded = dict(
+        Pathway.objects.filter(left_snapshot__isnull=False).values_list(
+            "identifier", "left_snapshot__week_ending"
+        )
+    )
+    assert {k: v.isoformat() for k, v in recorded.items()} == left
+
+
+@pytest.mark.django_db
+def test_export_gives_each_ranked_pathway_its_queue_and_position(tmp_path, trust):
+    rows = [
+        pathway("E1", TCI_Date="2026-03-20"),
+        pathway("E2", REFERRAL_TO_TREATMENT_PERIOD_START_DATE="2025-01-01"),
+        pathway("E3", Procedure_Priority_Code="P6"),
+    ]
+    run("import_waiting_list", str(write_extract(tmp_path / "w.csv", rows)))
+    out = tmp_path / "estimates.csv"
+    assert run("export_estimates", "--provider", "rxx", "--out", str(out)).startswith("wrote 2")
+    exported = list(csv.DictReader(out.open()))
+    assert [(r["PATIENT_PATHWAY_IDENTIFIER"], r["queue"], r["position"]) for r in exported] == [
+        ("E2", "110-IRTT", "1"),
+        ("E1", "110-IRTT", "2"),
+    ]
+    booked, waiting = exported[1], exported[0]
+    assert [booked[k] for k in ("estimate_p10", "estimate_p50", "estimate_p90", "basis")] == [
+        "2026-03-20", "2026-03-20", "2026-03-20", "booked"
+    ]  # fmt: skip
+    assert waiting["estimate_p50"] == "" and waiting["basis"] == "not-yet-estimated"
+
+
+@pytest.mark.django_db
+def test_export_for_an_unknown_trust_is_a_clear_error(tmp_path, trust):
+    with pytest.raises(CommandError, match="RZZ is not a trust"):
+        run("export_estimates", "--provider", "RZZ", "--out", str(tmp_path / "x.csv"))
+    with pytest.raises(CommandError, match="no imported snapshot"):
+        run("export_estimates", "--provider", "RXX", "--out", str(tmp_path / "x.csv"))

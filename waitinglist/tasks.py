@@ -1,0 +1,49 @@
+"""Celery tasks for trust data."""
+
+import logging
+from pathlib import Path
+
+from celery import shared_task
+from django.core.cache import cache
+
+from waitinglist.importer import ImportRefused, import_snapshot
+from waitinglist.models import ImportRun
+
+log = logging.getLogger(__name__)
+
+
+def progress_key(run_id: int) -> str:
+    return f"import-progress:{run_id}"
+
+
+@shared_task
+def import_upload(run_id: int) -> None:
+    """Imports an uploaded extract; only the worker that claims the run does the work."""
+    run = ImportRun.objects.select_related("provider", "uploaded_by").get(pk=run_id)
+    if not run.claim():
+        return
+    path = Path(run.stored_path)
+    try:
+        result = import_snapshot(
+            path,
+            imported_by=run.uploaded_by,
+            expected_provider=run.provider,
+            progress=lambda rows: cache.set(progress_key(run.pk), rows, 3600),
+        )
+    except ImportRefused as refusal:
+        run.status, run.message, run.report_csv = (
+            run.Status.REFUSED,
+            str(refusal),
+            refusal.report_csv,
+        )
+    except Exception:
+        log.exception("import run %s failed", run.pk)
+        run.status = run.Status.FAILED
+        run.message = "The import stopped because of an error in the portal. Nothing was changed."
+    else:
+        run.status, run.snapshot, run.message = run.Status.DONE, result.snapshot, result.summary()
+    finally:
+        # The upload holds patient data: keep it no longer than the import needs it.
+        path.unlink(missing_ok=True)
+        cache.delete(progress_key(run.pk))
+    run.save(update_fields=["status", "snapshot", "message", "report_csv"])
