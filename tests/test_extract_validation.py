@@ -98,3 +98,12 @@ def test_column_names_match_whatever_their_case_and_extra_columns_are_ignored(tm
     lowered = [{k.lower(): v for k, v in row.items()} for row in rows]
     path = write_extract(tmp_path / "week.csv", lowered, header=header)
     assert import_snapshot(path).snapshot.pathways_imported == 1
+
+
+@pytest.mark.django_db
+def test_free_text_with_backslashes_and_tabs_is_stored_exactly(tmp_path, trust):
+    # COPY's text format gives these characters meaning: they must arrive unchanged.
+    rows = [pathway("G\\1\t2", LOCAL_PATIENT_IDENTIFIER="H\\N")]
+    import_snapshot(write_extract(tmp_path / "week.csv", rows))
+    imported = Pathway.objects.get()
+    assert (imported.identifier, imported.local_patient_identifier) == ("G\\1\t2", "H\\N")

@@ -173,3 +173,14 @@ def test_a_dry_run_reports_but_changes_nothing(first_week, tmp_path):
         "(dry run: nothing changed)"
     )
     assert state() == before
+
+
+@pytest.mark.django_db
+def test_a_row_with_the_wrong_number_of_fields_is_refused(first_week, tmp_path):
+    before = state()
+    path = write_extract(tmp_path / "ragged.csv", week_of(first_week, WEEK + timedelta(weeks=1)))
+    path.write_text(path.read_text() + "2026-03-08,RXX,G77\n")
+    assert refused(path) == (
+        "line 12 has 3 fields but the header has 19: the file is not well-formed CSV"
+    )
+    assert state() == before

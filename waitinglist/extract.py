@@ -74,24 +74,25 @@ class Rejection:
 
 
 class StagedRow(NamedTuple):
-    """A valid row, in the column order of the import's staging table."""
+    """A valid row, in the column order of the import's staging table. Dates are the file's
+    own text, already checked to be valid ISO dates."""
 
     line: int
     identifier: str
     nhs_number: str
-    birth_date: date
+    birth_date: str
     treatment_function: str
     list_type: str
-    clock_start: date
+    clock_start: str
     procedure_priority: str
     priority_type: str
     band: int | None
     procedure_code: str
     consultant_code: str
     local_patient_identifier: str
-    tci_date: date | None
-    outpatient_appointment_date: date | None
-    last_validated: date | None
+    tci_date: str | None
+    outpatient_appointment_date: str | None
+    last_validated: str | None
     referring_organisation: str
     email: str
     mobile: str
@@ -112,6 +113,35 @@ def _is_date(value: str) -> date | None:
         return None
 
 
+_MOBILE_FAST = re.compile(r"(?:\+44|0044|0)(7[0-9]{9})")
+
+
+def _uk_mobile(value: str) -> str:
+    """A UK mobile (07 and 9 more digits) in E.164 form, or "" if it is not one.
+
+    The usual spellings are recognised directly; anything else goes to phonenumbers, which is
+    thorough but too slow for every row of a million-row file. Ofcom's drama range counts.
+    """
+    if match := _MOBILE_FAST.fullmatch(value.replace(" ", "")):
+        return f"+44{match[1]}"
+    try:
+        number = phonenumbers.parse(value, "GB")
+    except phonenumbers.NumberParseException:
+        return ""
+    national = str(number.national_number)
+    if number.country_code != 44 or len(national) != 10 or not national.startswith("7"):
+        return ""
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _valid_email(value: str) -> bool:
+    try:
+        validate_email(value)
+    except ValidationError:
+        return False
+    return True
+
+
 class ExtractReader:
     """Streams one extract: iterate for valid rows; read the rest from its attributes."""
 
@@ -125,6 +155,7 @@ class ExtractReader:
         self.rejections: list[Rejection] = []
         self.on_week_known: Callable[[str, date], None] | None = None
         self._first_line_of: dict[str, int] = {}
+        self._week_text: str | None = None
 
     def __iter__(self) -> Iterator[StagedRow]:
         with self.path.open("rb") as raw:
@@ -149,68 +180,60 @@ class ExtractReader:
         header = next(reader, None)
         if not header or not any(cell.strip() for cell in header):
             raise ExtractRefused("the file is empty: it needs a header row and pathway rows")
-        self.columns = self._column_positions(header)
+        self._order = self._column_positions(header)
         width = len(header)
         for fields in reader:
             if not fields or (len(fields) == 1 and not fields[0].strip()):
                 continue  # a blank line
             self.rows_read += 1
-            line = reader.line_num
             if len(fields) != width:
-                reason = f"the row has {len(fields)} fields; the header has {width}"
-                self._reject(line, [Rejection(line, "", reason)])
-                continue
+                raise ExtractRefused(
+                    f"line {reader.line_num} has {len(fields)} fields but the header has "
+                    f"{width}: the file is not well-formed CSV"
+                )
             problems: list[Rejection] = []
-            row = self._validate(line, fields, problems)
+            row = self._validate(reader.line_num, fields, problems)
             if problems:
-                self._reject(line, problems)
+                self.rows_rejected += 1
+                self.rejections.extend(problems)
             else:
                 yield row
 
-    def _column_positions(self, header: list[str]) -> dict[str, int]:
-        positions: dict[str, int] = {}
-        by_name = {}
+    def _column_positions(self, header: list[str]) -> list[int | None]:
+        """Where each contract column is in this file (None for an absent optional one)."""
+        by_name: dict[str, int] = {}
         for index, name in enumerate(header):
             by_name.setdefault(name.strip().lower(), index)
-        missing = []
-        for column in REQUIRED + OPTIONAL:
-            index = by_name.get(column.lower())
-            if index is None and column in REQUIRED:
-                missing.append(column)
-            positions[column] = index
+        missing = [column for column in REQUIRED if column.lower() not in by_name]
+        if len(missing) == len(REQUIRED):
+            raise ExtractRefused(
+                "the file is not an open-pathways extract: none of its columns are "
+                f"the required ones ({', '.join(REQUIRED)})"
+            )
         if missing:
-            if len(missing) == len(REQUIRED):
-                raise ExtractRefused(
-                    "the file is not an open-pathways extract: none of its columns are "
-                    f"the required ones ({', '.join(REQUIRED)})"
-                )
             raise ExtractRefused(f"missing required column(s): {', '.join(missing)}")
-        return positions
-
-    def _reject(self, line: int, problems: list[Rejection]) -> None:
-        self.rows_rejected += 1
-        self.rejections.extend(problems)
-
-    def _get(self, fields: list[str], column: str) -> str:
-        index = self.columns[column]
-        return fields[index].strip() if index is not None else ""
+        return [by_name.get(column.lower()) for column in REQUIRED + OPTIONAL]
 
     def _validate(self, line: int, fields: list[str], problems: list[Rejection]) -> StagedRow:
-        get = self._get
+        """Checks one row against every rule; appends a Rejection for each broken one."""
+        (
+            week_text, provider, identifier, number, birth_text, function, list_type,
+            clock_text, local_id, priority, priority_type, procedure, consultant, tci,
+            outpatient, validated, referrer, email, mobile,
+        ) = [fields[i].strip() if i is not None else "" for i in self._order]  # fmt: skip
 
         def bad(column: str, reason: str) -> None:
             problems.append(Rejection(line, column, reason))
 
-        week = _is_date(get(fields, WEEK))
+        provider = provider.upper()
+        week = self.week_ending if week_text == self._week_text else _is_date(week_text)
         if week is None:
             bad(WEEK, "is not a date in the form YYYY-MM-DD")
-        provider = get(fields, PROVIDER).upper()
-        if not _ODS.fullmatch(provider):
+        if provider != self.provider_code and not _ODS.fullmatch(provider):
             bad(PROVIDER, "is not an ODS code of 3 to 5 letters or digits")
-        if week is not None and _ODS.fullmatch(provider):
-            self._check_one_provider_and_week(line, provider, week)
+        elif week is not None and (provider != self.provider_code or week != self.week_ending):
+            self._check_one_provider_and_week(line, provider, week, week_text)
 
-        identifier = get(fields, PATHWAY)
         if not identifier:
             bad(PATHWAY, "is blank")
         elif len(identifier) > 20:
@@ -218,112 +241,76 @@ class ExtractReader:
         elif (first := self._first_line_of.setdefault(identifier, line)) != line:
             bad(PATHWAY, f"appears more than once in the file (first on line {first})")
 
-        number = get(fields, NHS_NUMBER).replace(" ", "")
+        number = number.replace(" ", "")
         if len(number) != 10 or not number.isdigit():
             bad(NHS_NUMBER, "is not 10 digits")
         elif not nhs_number.is_valid(number):
             bad(NHS_NUMBER, "fails the NHS number check digit")
 
-        birth = _is_date(get(fields, BIRTH_DATE))
+        birth = _is_date(birth_text)
         if birth is None:
             bad(BIRTH_DATE, "is not a date in the form YYYY-MM-DD")
         elif birth >= self.today:
             bad(BIRTH_DATE, "is not in the past")
-
-        function = get(fields, TREATMENT_FUNCTION)
         if function not in TREATMENT_FUNCTIONS:
             bad(TREATMENT_FUNCTION, "is not a treatment function code in the NHS Data Dictionary")
-        list_type = get(fields, LIST_TYPE).upper()
+        list_type = list_type.upper()
         if list_type not in LIST_TYPES:
             bad(LIST_TYPE, f"must be one of {', '.join(sorted(LIST_TYPES))}")
-
-        clock_start = _is_date(get(fields, CLOCK_START))
+        clock_start = _is_date(clock_text)
         if clock_start is None:
             bad(CLOCK_START, "is not a date in the form YYYY-MM-DD")
         elif week is not None and clock_start > week:
             bad(CLOCK_START, "is after the week-ending date")
 
-        priority = _PRIORITY_SPELLING.get(get(fields, PROCEDURE_PRIORITY).upper())
-        if priority is None:
-            if get(fields, PROCEDURE_PRIORITY):
+        if priority:
+            priority = _PRIORITY_SPELLING.get(priority.upper(), priority)
+            if priority not in PROCEDURE_PRIORITIES:
                 bad(PROCEDURE_PRIORITY, "must be P1a, P1b, P2, P3, P4, P5, P6 or blank")
-            priority = ""
-        priority_type = get(fields, PRIORITY_TYPE)
         if priority_type not in PRIORITY_TYPES:
             bad(PRIORITY_TYPE, "must be 1 (routine), 2 (urgent), 3 (two-week wait) or blank")
-            priority_type = ""
-
-        procedure = get(fields, PROCEDURE).upper()
         if procedure:
-            match = _OPCS.fullmatch(procedure)
+            match = _OPCS.fullmatch(procedure.upper())
             if match is None:
                 bad(PROCEDURE, "is not an OPCS-4 code such as W37.1")
             else:
                 procedure = match[1] + (f".{match[2]}" if match[2] else "")
-        consultant = get(fields, CONSULTANT).upper()
+        consultant = consultant.upper()
         if consultant and not _CONSULTANT.fullmatch(consultant):
             bad(CONSULTANT, "is not a consultant code of up to 8 letters or digits")
-        local_id = get(fields, LOCAL_ID)
         if len(local_id) > 10:
             bad(LOCAL_ID, "is longer than 10 characters")
-        tci = self._optional_date(fields, TCI, bad)
-        outpatient = self._optional_date(fields, OUTPATIENT, bad)
-        validated = self._optional_date(fields, VALIDATED, bad)
-        referrer = get(fields, REFERRER).upper()
+        for column, text in ((TCI, tci), (OUTPATIENT, outpatient), (VALIDATED, validated)):
+            if text and _is_date(text) is None:
+                bad(column, "is not a date in the form YYYY-MM-DD")
+        referrer = referrer.upper()
         if referrer and not _ORG.fullmatch(referrer):
             bad(REFERRER, "is not an ODS code of 3 to 6 letters or digits")
-        email = get(fields, EMAIL)
-        if email:
-            try:
-                validate_email(email)
-            except ValidationError:
-                bad(EMAIL, "is not an email address")
-        mobile = self._mobile(get(fields, MOBILE), bad)
+        if email and not _valid_email(email):
+            bad(EMAIL, "is not an email address")
+        if mobile:
+            mobile = _uk_mobile(mobile)
+            if not mobile:
+                bad(MOBILE, "is not a UK mobile number")
 
         if problems:
             return None
         return StagedRow(
-            line, identifier, number, birth, function, list_type, clock_start, priority,
-            priority_type, band(priority, priority_type), procedure, consultant, local_id, tci,
-            outpatient, validated, referrer, email, mobile,
+            line, identifier, number, birth_text, function, list_type, clock_text, priority,
+            priority_type, band(priority, priority_type), procedure, consultant, local_id,
+            tci or None, outpatient or None, validated or None, referrer, email, mobile,
         )  # fmt: skip
 
-    def _optional_date(self, fields, column, bad) -> date | None:
-        value = self._get(fields, column)
-        if not value:
-            return None
-        parsed = _is_date(value)
-        if parsed is None:
-            bad(column, "is not a date in the form YYYY-MM-DD")
-        return parsed
-
-    @staticmethod
-    def _mobile(value: str, bad) -> str:
-        """A UK mobile (07 and 9 more digits) in E.164 form. Ofcom's drama range counts."""
-        if not value:
-            return ""
-        try:
-            number = phonenumbers.parse(value, "GB")
-        except phonenumbers.NumberParseException:
-            number = None
-        national = str(number.national_number) if number else ""
-        if (
-            number is None
-            or number.country_code != 44
-            or not (len(national) == 10 and national.startswith("7"))
-        ):
-            bad(MOBILE, "is not a UK mobile number")
-            return ""
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-    def _check_one_provider_and_week(self, line: int, provider: str, week: date) -> None:
+    def _check_one_provider_and_week(
+        self, line: int, provider: str, week: date, week_text: str
+    ) -> None:
         if self.provider_code is None:
             if week.weekday() != 6:
                 raise ExtractRefused(
                     f"{WEEK} {week} (line {line}) is not a Sunday: a snapshot describes the "
                     "week ending on a Sunday"
                 )
-            self.provider_code, self.week_ending = provider, week
+            self.provider_code, self.week_ending, self._week_text = provider, week, week_text
             if self.on_week_known:
                 self.on_week_known(provider, week)
             return

@@ -73,9 +73,11 @@ def record_week(provider: Provider, snapshot: Snapshot, previous: Snapshot | Non
     sql = _dialect()
     with connection.cursor() as cursor:
         for statement in (
-            _UPSERT_PATIENTS,
+            _UPDATE_PATIENTS,
+            _INSERT_PATIENTS,
             _UPSERT_QUEUES,
-            _upsert_pathways(sql),
+            _update_pathways(sql),
+            _INSERT_PATHWAYS,
             _RANK_AND_RECORD.format(**sql),
         ):
             cursor.execute(statement, params)
@@ -90,12 +92,22 @@ def record_week(provider: Provider, snapshot: Snapshot, previous: Snapshot | Non
     return int(joiners), leavers
 
 
-# One patient per NHS number; the birth date follows the latest extract.
-_UPSERT_PATIENTS = f"""
+# One patient per NHS number; the birth date follows the latest extract. Updates and inserts
+# are separate set-based statements: faster than per-row conflict handling on a whole list.
+_UPDATE_PATIENTS = f"""
+UPDATE {PATIENT} SET birth_date = s.birth_date
+FROM (SELECT nhs_number, MAX(birth_date) AS birth_date FROM {STAGING} GROUP BY nhs_number) s
+WHERE {PATIENT}.provider_id = %(provider)s AND {PATIENT}.nhs_number = s.nhs_number
+    AND {PATIENT}.birth_date <> s.birth_date
+"""
+
+_INSERT_PATIENTS = f"""
 INSERT INTO {PATIENT} (provider_id, nhs_number, birth_date)
-SELECT %(provider)s, nhs_number, MAX(birth_date) FROM {STAGING} WHERE 1 = 1 GROUP BY nhs_number
-ON CONFLICT (provider_id, nhs_number) DO UPDATE SET birth_date = excluded.birth_date
-WHERE {PATIENT}.birth_date <> excluded.birth_date
+SELECT %(provider)s, s.nhs_number, MAX(s.birth_date) FROM {STAGING} s
+WHERE NOT EXISTS (
+    SELECT 1 FROM {PATIENT} pt WHERE pt.provider_id = %(provider)s AND pt.nhs_number = s.nhs_number
+)
+GROUP BY s.nhs_number
 """
 
 _UPSERT_QUEUES = f"""
@@ -106,22 +118,36 @@ ON CONFLICT (provider_id, treatment_function, list_type, consultant_code) DO NOT
 """
 
 
-def _upsert_pathways(sql: dict[str, str]) -> str:
-    """Inserts new pathways; rewrites an existing one only if the extract changed it."""
-    copied = ["patient_id", "queue_id", *PATHWAY_FIELDS, "left_snapshot_id"]
-    values = ["pt.id", "q.id", *(f"s.{name}" for name in PATHWAY_FIELDS), "NULL"]
-    return f"""
-INSERT INTO {PATHWAY} (provider_id, identifier, first_snapshot_id, {", ".join(copied)})
-SELECT %(provider)s, s.identifier, %(snapshot)s, {", ".join(values)}
+_PATHWAY_SOURCE = f"""
 FROM {STAGING} s
 JOIN {PATIENT} pt ON pt.provider_id = %(provider)s AND pt.nhs_number = s.nhs_number
 JOIN {QUEUE} q ON q.provider_id = %(provider)s AND q.treatment_function = s.treatment_function
     AND q.list_type = s.list_type AND q.consultant_code = s.queue_consultant
-WHERE 1 = 1
-ON CONFLICT (provider_id, identifier) DO UPDATE SET
-    {", ".join(f"{name} = excluded.{name}" for name in copied)}
-WHERE ({", ".join(f"{PATHWAY}.{name}" for name in copied)})
-    {sql["distinct"]} ({", ".join(f"excluded.{name}" for name in copied)})
+"""
+_COPIED = ["patient_id", "queue_id", *PATHWAY_FIELDS, "left_snapshot_id"]
+_NEW_VALUES = ["pt.id", "q.id", *(f"s.{name}" for name in PATHWAY_FIELDS), "NULL"]
+
+
+def _update_pathways(sql: dict[str, str]) -> str:
+    """Rewrites a known pathway only where the extract changed it (or it had left)."""
+    assignments = ", ".join(f"{c} = {v}" for c, v in zip(_COPIED, _NEW_VALUES, strict=True))
+    return f"""
+UPDATE {PATHWAY} SET {assignments}
+{_PATHWAY_SOURCE}
+WHERE {PATHWAY}.provider_id = %(provider)s AND {PATHWAY}.identifier = s.identifier
+    AND ({", ".join(f"{PATHWAY}.{c}" for c in _COPIED)})
+    {sql["distinct"]} ({", ".join(_NEW_VALUES)})
+"""
+
+
+_INSERT_PATHWAYS = f"""
+INSERT INTO {PATHWAY} (provider_id, identifier, first_snapshot_id, {", ".join(_COPIED)})
+SELECT %(provider)s, s.identifier, %(snapshot)s, {", ".join(_NEW_VALUES)}
+{_PATHWAY_SOURCE}
+WHERE NOT EXISTS (
+    SELECT 1 FROM {PATHWAY} known
+    WHERE known.provider_id = %(provider)s AND known.identifier = s.identifier
+)
 """
 
 

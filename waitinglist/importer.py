@@ -179,14 +179,16 @@ class _Staging:
         if first is None:
             return 0
 
+        split = state["provider"].split_queues_by_consultant
+        for_copy = connection.vendor == "postgresql"
+
         def rows():
             nonlocal count
             for row in itertools.chain([first], valid):
                 count += 1
                 if progress and reader.rows_read % PROGRESS_EVERY == 0:
                     progress(reader.rows_read)
-                split = state["provider"].split_queues_by_consultant
-                yield _staging_values(row, split)
+                yield _staging_values(row, split, for_copy)
 
         if connection.vendor == "postgresql":
             self._copy(rows())
@@ -201,13 +203,20 @@ class _Staging:
 
     @staticmethod
     def _copy(rows) -> None:
+        """COPY in PostgreSQL's text format, written in large chunks (much faster per row)."""
         names = ", ".join(name for name, _ in STAGING_COLUMNS)
         with (
             connection.cursor() as cursor,
             cursor.cursor.copy(f"COPY {STAGING} ({names}) FROM STDIN") as copy,
         ):
+            chunk: list[str] = []
             for values in rows:
-                copy.write_row(values)
+                chunk.append("\t".join(map(_copy_text, values)))
+                if len(chunk) >= 10_000:
+                    copy.write("\n".join(chunk) + "\n")
+                    chunk.clear()
+            if chunk:
+                copy.write("\n".join(chunk) + "\n")
 
     @staticmethod
     def _insert(rows, batch: int = 5_000) -> None:
@@ -217,7 +226,7 @@ class _Staging:
         pending: list[tuple] = []
         with connection.cursor() as cursor:
             for values in rows:
-                pending.append(tuple(v.isoformat() if isinstance(v, date) else v for v in values))
+                pending.append(values)
                 if len(pending) >= batch:
                     cursor.executemany(sql, pending)
                     pending.clear()
@@ -225,5 +234,19 @@ class _Staging:
                 cursor.executemany(sql, pending)
 
 
-def _staging_values(row: StagedRow, split_by_consultant: bool) -> tuple:
+# COPY's text format: backslash escapes, tab between columns, \\N for NULL. Only free text
+# can hold a backslash, tab or line break: codes, digits and dates were validated.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_FREE_TEXT = ("identifier", "local_patient_identifier", "email")
+
+
+def _copy_text(value) -> str:
+    if value is None:
+        return "\\N"
+    return value if value.__class__ is str else str(value)
+
+
+def _staging_values(row: StagedRow, split_by_consultant: bool, for_copy: bool) -> tuple:
+    if for_copy:
+        row = row._replace(**{f: getattr(row, f).translate(_COPY_ESCAPES) for f in _FREE_TEXT})
     return (*row, row.consultant_code if split_by_consultant else "")

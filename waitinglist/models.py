@@ -93,7 +93,11 @@ class Snapshot(models.Model):
 class Patient(models.Model):
     """A person on one trust's waiting lists, as the trust's extract identifies them."""
 
-    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="patients")
+    # The unique constraint below serves lookups by provider. Here and below, a foreign key
+    # whose index another index already covers has none: each index slows the weekly import.
+    provider = models.ForeignKey(
+        Provider, on_delete=models.CASCADE, related_name="patients", db_index=False
+    )
     nhs_number = models.CharField("NHS number", max_length=10)
     birth_date = models.DateField()
 
@@ -147,7 +151,9 @@ class Pathway(models.Model):
     """One patient's wait for one treatment, with the extract's fields as last imported."""
 
     id = models.AutoField(primary_key=True)  # 32 bits: keeps the weekly history narrow
-    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="pathways")
+    provider = models.ForeignKey(
+        Provider, on_delete=models.CASCADE, related_name="pathways", db_index=False
+    )
     identifier = models.CharField("pathway identifier", max_length=20)
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="pathways")
     queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="pathways")
@@ -164,7 +170,9 @@ class Pathway(models.Model):
     referring_organisation = models.CharField(max_length=6, blank=True)
     email = models.EmailField(blank=True)
     mobile = models.CharField(max_length=16, blank=True)
-    first_snapshot = models.ForeignKey(Snapshot, on_delete=models.CASCADE, related_name="+")
+    first_snapshot = models.ForeignKey(
+        Snapshot, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     # The first week the pathway was missing from the list: it left (treated or removed).
     left_snapshot = models.ForeignKey(
         Snapshot, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -191,8 +199,20 @@ class PathwayWeek(models.Model):
     """Where one open pathway stood in one week's snapshot."""
 
     pk = models.CompositePrimaryKey("pathway_id", "snapshot_id")
-    pathway = models.ForeignKey(Pathway, on_delete=models.CASCADE, related_name="weeks")
-    snapshot = models.ForeignKey(Snapshot, on_delete=models.CASCADE, related_name="+")
+    # No database-level foreign keys here (docs/decisions/0005): PostgreSQL checks them row by
+    # row at commit, which doubled the cost of a weekly import. Only the import's set-based SQL
+    # writes these rows, from pathways and the snapshot it has just written; Django's
+    # on_delete still cascades deletions.
+    pathway = models.ForeignKey(
+        Pathway,
+        on_delete=models.CASCADE,
+        related_name="weeks",
+        db_index=False,
+        db_constraint=False,
+    )
+    snapshot = models.ForeignKey(
+        Snapshot, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     position = models.PositiveIntegerField(null=True, help_text="None when not ranked (P5/P6).")
     band = models.PositiveSmallIntegerField(null=True)
 
@@ -207,7 +227,7 @@ class QueueWeek(models.Model):
     """One queue's figures in one week's snapshot."""
 
     pk = models.CompositePrimaryKey("queue_id", "snapshot_id")
-    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="weeks")
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="weeks", db_index=False)
     snapshot = models.ForeignKey(Snapshot, on_delete=models.CASCADE, related_name="+")
     size = models.PositiveIntegerField(help_text="Open pathways, ranked or not.")
     ranked = models.PositiveIntegerField()

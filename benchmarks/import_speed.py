@@ -1,0 +1,143 @@
+"""How fast, and in how much memory, `import_waiting_list` takes a trust's extracts.
+
+    .venv/bin/python benchmarks/import_speed.py snapshot --pathways 1000000   # PostgreSQL
+    .venv/bin/python benchmarks/import_speed.py year --pathways 200000        # PostgreSQL
+    .venv/bin/python benchmarks/import_speed.py sqlite --pathways 50000       # SQLite
+
+`snapshot` imports one synthetic snapshot and, in the same run, times a bare `COPY` of the same
+file into an unindexed table of text columns: it prints both and their ratio (the target is 8
+or less), and the import's peak memory (target under 1 GB). `year` imports 52 weekly snapshots
+(target under 15 minutes). `sqlite` imports one snapshot into a new SQLite file (target under
+30 seconds). PostgreSQL is reached through BENCH_DATABASE_URL (default
+postgres://postgres@127.0.0.1:5432/waitwell_bench), a database this script drops and recreates.
+"""
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from waitinglist.simulation import simulate_trust  # noqa: E402
+
+PROVIDER = "RBN"
+LAST_WEEK = date(2026, 11, 22)
+
+
+def manage(*args: str, database_url: str, var_dir: Path) -> float:
+    """Runs manage.py in a child process; returns its wall-clock seconds."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "VAR_DIR": str(var_dir),
+        "SECRET_KEY": "benchmark-only-secret-key-0123456789-0123456789-0123456789",
+        "LOG_LEVEL": "WARNING",
+    }
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
+    return time.perf_counter() - start
+
+
+def peak_child_memory_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def fresh_postgres(url: str) -> None:
+    server, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def prepare(database_url: str, var_dir: Path) -> None:
+    manage("migrate", "-v0", database_url=database_url, var_dir=var_dir)
+    manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from waitinglist.models import Provider; "
+        f"Provider.objects.create(ods_code='{PROVIDER}', name='Benchmark NHS Trust')",
+        database_url=database_url,
+        var_dir=var_dir,
+    )
+
+
+def bare_copy_seconds(url: str, path: Path) -> float:
+    with psycopg.connect(url) as conn:
+        header = path.open(encoding="utf-8").readline().strip().split(",")
+        columns = ", ".join(f'"{c}" text' for c in header)
+        conn.execute(f"CREATE TEMP TABLE bare ({columns})")
+        start = time.perf_counter()
+        with (
+            conn.cursor() as cursor,
+            cursor.copy("COPY bare FROM STDIN WITH (FORMAT csv, HEADER true)") as copy,
+            path.open("rb") as f,
+        ):
+            while chunk := f.read(1 << 20):
+                copy.write(chunk)
+        conn.commit()
+        return time.perf_counter() - start
+
+
+def simulate(work: Path, weeks: int, pathways: int) -> list[Path]:
+    start = time.perf_counter()
+    files = simulate_trust(PROVIDER, weeks, 1, work / "extracts", pathways, last_week=LAST_WEEK)
+    rows = sum(1 for f in files for _ in f.open()) - len(files)
+    size = sum(f.stat().st_size for f in files) / 1e6
+    took = time.perf_counter() - start
+    print(f"simulated {len(files)} extract(s): {rows} rows, {size:.0f} MB, in {took:.0f} s")
+    return files
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=["snapshot", "year", "sqlite"])
+    parser.add_argument("--pathways", type=int, default=None)
+    args = parser.parse_args()
+    pg_url = os.environ.get(
+        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/waitwell_bench"
+    )
+    with tempfile.TemporaryDirectory(prefix="waitwell-bench-") as tmp:
+        work = Path(tmp)
+        if args.mode == "snapshot":
+            # Two weeks: the first import of a list (all inserts) and a typical later week.
+            first, second = simulate(work, 2, args.pathways or 1_000_000)
+            fresh_postgres(pg_url)
+            prepare(pg_url, work)
+            for label, path in (("first week", first), ("next week", second)):
+                copy = bare_copy_seconds(pg_url, path)
+                took = manage("import_waiting_list", str(path), database_url=pg_url, var_dir=work)
+                print(
+                    f"{label}: bare COPY into an unindexed table {copy:.1f} s; "
+                    f"import_waiting_list {took:.1f} s; ratio {took / copy:.1f} (target 8)"
+                )
+            # The import is the largest of this script's child processes.
+            print(f"peak memory of the import process: {peak_child_memory_mb():.0f} MB")
+        elif args.mode == "year":
+            files = simulate(work, 52, args.pathways or 200_000)
+            fresh_postgres(pg_url)
+            prepare(pg_url, work)
+            took = manage(
+                "import_waiting_list", *map(str, files), database_url=pg_url, var_dir=work
+            )
+            print(f"52 weekly snapshots imported in {took / 60:.1f} min (target under 15 min)")
+            print(f"peak memory of the import process: {peak_child_memory_mb():.0f} MB")
+        else:
+            [path] = simulate(work, 1, args.pathways or 50_000)
+            url = f"sqlite:///{work / 'bench.sqlite3'}"
+            prepare(url, work)
+            took = manage("import_waiting_list", str(path), database_url=url, var_dir=work)
+            print(f"SQLite: one snapshot imported in {took:.1f} s (target under 30 s)")
+
+
+if __name__ == "__main__":
+    main()
