@@ -141,12 +141,6 @@ class Queue(models.Model):
         return "-".join(parts)
 
 
-class PathwayQuerySet(models.QuerySet):
-    def open_in(self, snapshot: Snapshot) -> "PathwayQuerySet":
-        """Pathways on the list in that week's snapshot."""
-        return self.filter(weeks__snapshot=snapshot)
-
-
 class Pathway(models.Model):
     """One patient's wait for one treatment, with the extract's fields as last imported."""
 
@@ -177,8 +171,6 @@ class Pathway(models.Model):
     left_snapshot = models.ForeignKey(
         Snapshot, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-
-    objects = PathwayQuerySet.as_manager()
 
     class Meta:
         constraints = [
