@@ -1,9 +1,10 @@
 """Reading a trust's open-pathways extract (shared/spec/waiting-list-extract.md).
 
-`ExtractReader` streams the file once, row by row, so memory does not grow with its size (but
-for one entry per pathway identifier, to catch duplicates). It yields each valid row as a
-`StagedRow` tuple and keeps every rejected row as `Rejection`s (line, column, reason). A file
-whose structure is wrong raises `ExtractRefused` with a one-line reason.
+`ExtractReader` streams the file once, row by row, so memory does not grow with its size. It
+yields each valid row as a `StagedRow` tuple and keeps every rejected row as `Rejection`s
+(line, column, reason). A file whose structure is wrong raises `ExtractRefused` with a one-line
+reason. A pathway identifier repeated in the file is found afterwards, in the database
+(`importer.py`), so the reader need not remember every identifier.
 
 Reasons never echo an NHS number or a birth date.
 """
@@ -154,7 +155,6 @@ class ExtractReader:
         self.rows_rejected = 0
         self.rejections: list[Rejection] = []
         self.on_week_known: Callable[[str, date], None] | None = None
-        self._first_line_of: dict[str, int] = {}
         self._week_text: str | None = None
 
     def __iter__(self) -> Iterator[StagedRow]:
@@ -238,8 +238,6 @@ class ExtractReader:
             bad(PATHWAY, "is blank")
         elif len(identifier) > 20:
             bad(PATHWAY, "is longer than 20 characters")
-        elif (first := self._first_line_of.setdefault(identifier, line)) != line:
-            bad(PATHWAY, f"appears more than once in the file (first on line {first})")
 
         number = number.replace(" ", "")
         if len(number) != 10 or not number.isdigit():
@@ -325,10 +323,18 @@ class ExtractReader:
                 f"{line}): one file must be one week's list"
             )
 
+    def reject_repeats(self, repeats: list[tuple[int, int]]) -> None:
+        """Rejects rows whose pathway identifier appeared on an earlier line: (line, first)."""
+        for line, first in repeats:
+            reason = f"appears more than once in the file (first on line {first})"
+            self.rejections.append(Rejection(line, PATHWAY, reason))
+        self.rows_rejected += len(repeats)
+
     def report_csv(self) -> str:
-        """The rejected rows as CSV: line, column, reason."""
+        """The rejected rows as CSV: line, column, reason, in line order."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["line", "column", "reason"])
-        writer.writerows((r.line, r.column, r.reason) for r in self.rejections)
+        ordered = sorted(self.rejections, key=lambda r: r.line)
+        writer.writerows((r.line, r.column, r.reason) for r in ordered)
         return out.getvalue()

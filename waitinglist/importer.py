@@ -121,6 +121,9 @@ def _import(reader, sha, file_name, imported_by, allow_shrink, expected_provider
     staging = _Staging()
     staging.create()
     rows = staging.fill(reader, state, progress)
+    repeats = staging.remove_repeated_identifiers()
+    reader.reject_repeats(repeats)
+    rows -= len(repeats)
     if not rows:
         raise ExtractRefused(
             f"no valid rows: all {reader.rows_read} rows were rejected (see the report)"
@@ -164,6 +167,23 @@ class _Staging:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
             cursor.execute(f"CREATE TEMPORARY TABLE {STAGING} ({columns})")
+
+    def remove_repeated_identifiers(self) -> list[tuple[int, int]]:
+        """Takes out rows whose identifier an earlier row had; returns (line, first line)."""
+        repeats = f"""
+            SELECT line, first_line FROM (
+                SELECT line, MIN(line) OVER (PARTITION BY identifier) AS first_line
+                FROM {STAGING}
+            ) lines WHERE line <> first_line
+        """
+        with connection.cursor() as cursor:
+            cursor.execute(f"{repeats} ORDER BY line")
+            found = cursor.fetchall()
+            if found:
+                cursor.execute(
+                    f"DELETE FROM {STAGING} WHERE line IN (SELECT line FROM ({repeats}) r)"
+                )
+        return found
 
     def drop(self) -> None:
         with connection.cursor() as cursor:
