@@ -8,9 +8,6 @@ from portal.roles import TRUST_STAFF, Role
 
 
 class UserQuerySet(models.QuerySet):
-    def with_role(self, role: Role) -> "UserQuerySet":
-        return self.filter(groups__name=role)
-
     def trust_staff(self) -> "UserQuerySet":
         return self.filter(groups__name__in=TRUST_STAFF).distinct()
 

@@ -61,12 +61,23 @@ def test_an_admin_uploads_and_a_worker_task_imports_it(
 
 
 @pytest.mark.django_db
-def test_a_run_is_imported_once_however_often_the_task_runs(client, admin, tmp_path):
+def test_only_one_worker_can_claim_a_run(client, admin, tmp_path):
+    client.force_login(admin)
+    upload(client, tmp_path, [pathway("G1")])
+    run = ImportRun.objects.get()
+    assert run.claim() is True
+    assert run.claim() is False  # a second worker, or a redelivered message
+
+
+@pytest.mark.django_db
+def test_a_redelivered_task_leaves_a_finished_run_alone(client, admin, tmp_path):
     client.force_login(admin)
     upload(client, tmp_path, [pathway("G1")])
     run = ImportRun.objects.get()
     import_upload(run.pk)
-    import_upload(run.pk)  # a redelivered message finds the run already claimed
+    finished = ImportRun.objects.values().get(pk=run.pk)
+    import_upload(run.pk)
+    assert ImportRun.objects.values().get(pk=run.pk) == finished
     assert Snapshot.objects.count() == 1
 
 
@@ -130,3 +141,28 @@ def test_a_real_worker_imports_an_upload(client, tmp_path, celery_worker):
     run.refresh_from_db()
     assert run.status == ImportRun.Status.DONE, run.message
     assert run.snapshot.pathways_imported == 5
+
+
+@pytest.mark.django_db
+def test_another_trusts_already_imported_file_is_refused_not_shared(client, admin, tmp_path):
+    # The file's contents match a snapshot of another trust: that snapshot and its report
+    # must not become visible through this trust's upload.
+    other = ProviderFactory(ods_code="RYY")
+    rows = [
+        pathway("G1", ORGANISATION_IDENTIFIER_CODE_OF_PROVIDER="RYY"),
+        pathway("G2", NHS_NUMBER="1", ORGANISATION_IDENTIFIER_CODE_OF_PROVIDER="RYY"),
+    ]
+    from waitinglist.importer import import_snapshot
+
+    theirs = import_snapshot(write_extract(tmp_path / "theirs.csv", rows)).snapshot
+    assert theirs.provider == other
+    client.force_login(admin)
+    upload(client, tmp_path, rows, name="theirs.csv")
+    run = ImportRun.objects.get()
+    import_upload(run.pk)
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.REFUSED
+    assert run.snapshot is None
+    assert run.message == "the file is RYY's list, but you are importing for RXX"
+    page = client.get(reverse("waitinglist:import_run", args=[run.pk])).content.decode()
+    assert "is not 10 digits" not in page

@@ -214,7 +214,9 @@ class ExtractReader:
             raise ExtractRefused(f"missing required column(s): {', '.join(missing)}")
         return [by_name.get(column.lower()) for column in REQUIRED + OPTIONAL]
 
-    def _validate(self, line: int, fields: list[str], problems: list[Rejection]) -> StagedRow:
+    def _validate(
+        self, line: int, fields: list[str], problems: list[Rejection]
+    ) -> StagedRow | None:
         """Checks one row against every rule; appends a Rejection for each broken one."""
         (
             week_text, provider, identifier, number, birth_text, function, list_type,

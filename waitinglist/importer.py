@@ -47,7 +47,7 @@ class ImportResult:
 
 
 class ImportRefused(Exception):
-    """The file was refused whole; nothing changed. Carries the reader for its report."""
+    """The file was refused whole; nothing changed. Carries the rejected rows found so far."""
 
     def __init__(self, message: str, report_csv: str = "") -> None:
         super().__init__(message)
@@ -73,7 +73,14 @@ def import_snapshot(
     sha = file_sha256(path)
     result = ImportResult(file_name=path.name, dry_run=dry_run)
     if existing := Snapshot.objects.select_related("provider").filter(file_sha256=sha).first():
+        if expected_provider is not None and existing.provider != expected_provider:
+            # Never hand one trust's snapshot (and its report) to another trust's upload.
+            raise ImportRefused(
+                f"the file is {existing.provider.ods_code}'s list, but you are importing for "
+                f"{expected_provider.ods_code}"
+            )
         result.snapshot, result.already_imported = existing, True
+        result.report_csv = existing.reject_report
         return result
 
     reader = ExtractReader(path, today=today)
@@ -82,7 +89,7 @@ def import_snapshot(
             result.snapshot = _import(
                 reader, sha, path.name, imported_by, allow_shrink, expected_provider, progress
             )
-            result.report_csv = reader.report_csv()
+            result.report_csv = result.snapshot.reject_report
             result.rejections = reader.rejections
             if dry_run:
                 raise _DryRunRollback
