@@ -3,14 +3,14 @@
 import csv
 from pathlib import Path
 
-from waitinglist.models import PathwayWeek, Provider
+from waitinglist.models import Estimate, PathwayWeek, Provider
 
 COLUMNS = [
     "PATIENT_PATHWAY_IDENTIFIER", "queue", "position",
     "estimate_p10", "estimate_p50", "estimate_p90", "basis",
 ]  # fmt: skip
 
-# Until estimates are modelled, only a booked date is a date we can honestly give.
+# A ranked pathway without a stored estimate: estimates not yet computed for this snapshot.
 NOT_YET_ESTIMATED = "not-yet-estimated"
 
 
@@ -19,6 +19,7 @@ def write_estimates(provider: Provider, out: Path) -> int:
     snapshot = provider.latest_snapshot
     if snapshot is None:
         raise ValueError(f"{provider.ods_code} has no imported snapshot yet")
+    estimates = {e.pathway_id: e for e in Estimate.objects.filter(snapshot=snapshot).iterator(5000)}
     weeks = (
         PathwayWeek.objects.filter(snapshot=snapshot, position__isnull=False)
         .select_related("pathway__queue")
@@ -30,9 +31,14 @@ def write_estimates(provider: Provider, out: Path) -> int:
         writer.writerow(COLUMNS)
         for week in weeks.iterator(chunk_size=5000):
             pathway = week.pathway
-            booked = pathway.booked_date
-            dates = [booked.isoformat()] * 3 if booked else ["", "", ""]
-            basis = "booked" if booked else NOT_YET_ESTIMATED
+            estimate = estimates.get(pathway.pk)
+            if estimate is None:
+                dates, basis = ["", "", ""], NOT_YET_ESTIMATED
+            else:
+                dates = [
+                    d.isoformat() if d else "" for d in (estimate.p10, estimate.p50, estimate.p90)
+                ]
+                basis = estimate.basis
             writer.writerow([pathway.identifier, pathway.queue.key, week.position, *dates, basis])
             count += 1
     return count

@@ -284,3 +284,49 @@ class ImportRun(models.Model):
             status=self.Status.RUNNING
         )
         return claimed == 1
+
+
+class Estimate(models.Model):
+    """When an open, ranked pathway is likely to be treated, as of the latest snapshot.
+
+    Replaced as a whole after each import (`waitinglist.estimates.recompute`); pages only read
+    it. The dates are blank when no honest estimate is possible, and `basis` says why.
+    """
+
+    class Basis(models.TextChoices):
+        BOOKED = "booked", "Booked"
+        MODEL = "model", "Estimated from the queue's recent weeks"
+        TOO_LITTLE_HISTORY = "too-little-history", "Too little history to estimate"
+        QUEUE_NOT_MOVING = "queue-not-moving", "The queue is not moving"
+
+    pathway = models.OneToOneField(
+        Pathway, on_delete=models.CASCADE, primary_key=True, related_name="estimate"
+    )
+    snapshot = models.ForeignKey(Snapshot, on_delete=models.CASCADE, related_name="+")
+    p10 = models.DateField(null=True)
+    p50 = models.DateField(null=True)
+    p90 = models.DateField(null=True)
+    basis = models.CharField(max_length=20, choices=Basis)
+
+    def __str__(self) -> str:
+        return f"estimate for pathway {self.pathway_id}"
+
+
+class QueueRates(models.Model):
+    """The recent weekly figures an estimate rests on, per queue and ranking band.
+
+    Kept for the latest snapshot only, so a patient's page can say in plain words why their
+    estimate is what it is.
+    """
+
+    pk = models.CompositePrimaryKey("queue_id", "band")
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="rates")
+    band = models.PositiveSmallIntegerField()
+    snapshot = models.ForeignKey(Snapshot, on_delete=models.CASCADE, related_name="+")
+    weeks_of_history = models.PositiveSmallIntegerField()
+    treated_per_week = models.FloatField(help_text="Left the list while booked: treated.")
+    joined_ahead_per_week = models.FloatField(help_text="Joined in a more urgent band.")
+    removed_share_per_week = models.FloatField(help_text="Share of the list removed untreated.")
+
+    def __str__(self) -> str:
+        return f"queue {self.queue_id} band {self.band}"

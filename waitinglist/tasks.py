@@ -6,8 +6,9 @@ from pathlib import Path
 from celery import shared_task
 from django.core.cache import cache
 
+from waitinglist.estimates import recompute
 from waitinglist.importer import ImportRefused, import_snapshot
-from waitinglist.models import ImportRun
+from waitinglist.models import ImportRun, Provider
 
 log = logging.getLogger(__name__)
 
@@ -47,3 +48,12 @@ def import_upload(run_id: int) -> None:
         path.unlink(missing_ok=True)
         cache.delete(progress_key(run.pk))
     run.save(update_fields=["status", "snapshot", "message", "report_csv"])
+    if run.status == run.Status.DONE:
+        refresh_estimates.delay(run.provider_id)
+
+
+@shared_task
+def refresh_estimates(provider_id: int) -> None:
+    """Recomputes a trust's estimates from its latest snapshot (after each import)."""
+    provider = Provider.objects.get(pk=provider_id)
+    log.info("estimates for %s: %s", provider.ods_code, recompute(provider).summary())

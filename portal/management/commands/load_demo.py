@@ -7,6 +7,7 @@ from django.db import transaction
 
 from portal.models import User
 from portal.roles import Role
+from waitinglist.estimates import recompute
 from waitinglist.importer import import_snapshot
 from waitinglist.models import Provider
 from waitinglist.simulation import simulate_trust
@@ -65,6 +66,7 @@ class Command(BaseCommand):
         for path in files:
             import_snapshot(path)
         self.stdout.write(f"  {trust.latest_snapshot.summary()}")
+        self.stdout.write(f"  estimates: {recompute(trust).summary()}")
 
     def make_account(self, email: str, role: Role, superuser: bool, trust: Provider) -> None:
         user = User.objects.filter(email=email).first() or User(email=email)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from waitinglist.estimates import recompute
 from waitinglist.importer import ImportRefused, import_snapshot
 
 
@@ -23,6 +24,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         reports: list[tuple[Path, str]] = []
+        imported = {}
         try:
             for path in options["files"]:
                 if not path.is_file():
@@ -36,7 +38,14 @@ class Command(BaseCommand):
                     raise CommandError(f"{path.name}: refused: {refusal}") from None
                 reports.append((path, result.report_csv))
                 self.stdout.write(result.summary())
+                if not options["dry_run"]:
+                    imported[result.snapshot.provider_id] = result.snapshot.provider
         finally:
+            # Estimates follow every import that landed, even if a later file was refused.
+            for provider in imported.values():
+                outcome = recompute(provider)
+                if options["verbosity"] > 1:
+                    self.stderr.write(outcome.summary())
             if options["report"]:
                 write_report(options["report"], reports)
 

@@ -1,0 +1,236 @@
+"""Estimated treatment dates: the arithmetic, the stored estimates, export, back-test, words."""
+
+import csv
+from datetime import date, timedelta
+from io import StringIO
+
+import numpy as np
+import pytest
+from django.core.management import CommandError, call_command
+
+from tests.extracts import WEEK, pathway, week_of, write_extract
+from waitinglist import estimates
+from waitinglist.explanation import explain, month_range, ordinal
+from waitinglist.models import Estimate, Pathway, PathwayWeek, QueueRates
+from waitinglist.simulation import simulate_trust
+
+LAST_WEEK = date(2026, 8, 30)
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+# --- The arithmetic -------------------------------------------------------------------------
+
+
+def weeks_by_iteration(ahead: float, clearing: float, removed: float) -> float:
+    weeks = 0.0
+    while True:
+        after = ahead * (1 - removed) - clearing
+        if after <= 0:
+            return weeks + ahead / (ahead - after)  # the last week, in part
+        ahead, weeks = after, weeks + 1
+
+
+@pytest.mark.parametrize(
+    ("ahead", "clearing", "removed"), [(100, 5, 0.0), (100, 5, 0.01), (2000, 30, 0.003)]
+)
+def test_projection_matches_week_by_week_arithmetic(ahead, clearing, removed):
+    projected = estimates.project(np.array([ahead]), np.array([clearing]), np.array([removed]))
+    assert projected[0] == pytest.approx(weeks_by_iteration(ahead, clearing, removed), abs=1.0)
+
+
+def test_a_queue_that_gains_more_ahead_than_it_treats_is_not_moving():
+    projected = estimates.project(np.array([10, 10]), np.array([0.0, -2.0]), np.array([0, 0.01]))
+    assert np.isinf(projected).all()
+
+
+def test_kaplan_meier_quantiles_without_censoring_are_the_plain_quantiles():
+    z = np.arange(1, 11, dtype=float)
+    assert list(estimates.km_quantiles(z, np.ones(10, bool))) == [1.0, 5.0, 9.0]
+
+
+def test_kaplan_meier_counts_censored_observations_as_still_at_risk():
+    # Events at 1 and 3, censored at 2: S(1) = 2/3, S(3) = 2/3 * 0 = 0.
+    z, treated = np.array([1.0, 2.0, 3.0]), np.array([True, False, True])
+    assert list(estimates.km_quantiles(z, treated, quantiles=(0.3, 0.5))) == [1.0, 3.0]
+    # Naively dropping the censored one would put the median at 1.
+    assert estimates.km_quantiles(z[[0, 2]], treated[[0, 2]], quantiles=(0.5,))[0] == 1.0
+
+
+def test_a_quantile_the_curve_never_reaches_is_unknown():
+    z, treated = np.array([1.0, 2.0, 3.0]), np.array([True, False, False])
+    assert np.isnan(estimates.km_quantiles(z, treated, quantiles=(0.9,))[0])
+
+
+def test_weighted_median_follows_the_weights():
+    values = np.array([[10.0, 20.0, 30.0]])
+    assert estimates.weighted_median(values, np.array([1.0, 1.0, 1.0]))[0] == 20.0
+    assert estimates.weighted_median(values, np.array([0.1, 0.1, 5.0]))[0] == 30.0
+
+
+def test_words():
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 132, 1002)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "132nd", "1,002nd",
+    ]  # fmt: skip
+    assert month_range(date(2027, 3, 2), date(2027, 6, 9)) == "between March and June 2027"
+    assert month_range(date(2026, 11, 2), date(2027, 2, 9)) == (
+        "between November 2026 and February 2027"
+    )
+    assert month_range(date(2027, 3, 2), date(2027, 3, 29)) == "in March 2027"
+
+
+# --- A simulated trust, imported ------------------------------------------------------------
+
+
+def import_simulated(tmp_path, weeks: int, pathways: int = 800, scenario: str = "steady"):
+    files = simulate_trust(
+        "RXX", weeks, seed=7, out=tmp_path, pathways=pathways, scenario=scenario,
+        last_week=LAST_WEEK,
+    )  # fmt: skip
+    run("import_waiting_list", *map(str, files))
+    return files
+
+
+def ranked_now(trust):
+    return PathwayWeek.objects.filter(snapshot=trust.latest_snapshot, position__isnull=False)
+
+
+@pytest.mark.django_db
+def test_import_leaves_every_ranked_pathway_an_honest_estimate(tmp_path, trust):
+    import_simulated(tmp_path, weeks=30)
+    snapshot = trust.latest_snapshot
+    ranked = ranked_now(trust)
+    stored = {e.pathway_id: e for e in Estimate.objects.all()}
+    assert set(stored) == set(ranked.values_list("pathway_id", flat=True))
+    with_dates = [e for e in stored.values() if e.p50]
+    assert len(with_dates) >= 0.95 * len(stored)
+    for estimate in stored.values():
+        pathway_ = Pathway.objects.get(pk=estimate.pathway_id)
+        if estimate.basis == Estimate.Basis.BOOKED:
+            booked = pathway_.booked_date
+            assert estimate.p10 == estimate.p50 == estimate.p90 == booked
+        elif estimate.basis == Estimate.Basis.MODEL:
+            assert snapshot.week_ending <= estimate.p10 <= estimate.p50 <= estimate.p90
+        else:
+            assert estimate.p10 is estimate.p50 is estimate.p90 is None
+    bases = {e.basis for e in stored.values()}
+    assert {Estimate.Basis.BOOKED, Estimate.Basis.MODEL} <= bases
+    # Further back in the queue, later: the median date never goes backwards with position.
+    for queue in {p.queue_id for p in Pathway.objects.filter(left_snapshot__isnull=True)}:
+        rows = sorted(
+            (w.position, stored[w.pathway_id].p50)
+            for w in ranked.filter(pathway__queue_id=queue, band=5)
+            if stored[w.pathway_id].basis == Estimate.Basis.MODEL
+        )
+        medians = [p50 for _, p50 in rows]
+        assert medians == sorted(medians)
+    assert QueueRates.objects.filter(snapshot=snapshot).exists()
+
+
+@pytest.mark.django_db
+def test_estimates_are_deterministic_and_replaced_not_added(tmp_path, trust):
+    import_simulated(tmp_path, weeks=20, pathways=500)
+    first = sorted(Estimate.objects.values_list("pathway_id", "p10", "p50", "p90", "basis"))
+    estimates.recompute(trust)
+    again = sorted(Estimate.objects.values_list("pathway_id", "p10", "p50", "p90", "basis"))
+    assert first == again
+    assert len(again) == ranked_now(trust).count()
+
+
+@pytest.mark.django_db
+def test_too_little_history_gives_no_dates_and_says_so(tmp_path, trust):
+    rows = [pathway(f"G{n}") for n in range(1, 6)]
+    rows[0]["TCI_Date"] = (WEEK + timedelta(days=10)).isoformat()
+    files = [
+        write_extract(tmp_path / f"{w}.csv", week_of(rows, WEEK + timedelta(weeks=w)))
+        for w in range(3)
+    ]
+    run("import_waiting_list", *map(str, files))
+    bases = dict(Estimate.objects.values_list("pathway__identifier", "basis"))
+    assert bases.pop("G1") == Estimate.Basis.BOOKED
+    assert set(bases.values()) == {Estimate.Basis.TOO_LITTLE_HISTORY}
+    assert not Estimate.objects.filter(basis="too-little-history", p50__isnull=False).exists()
+
+
+@pytest.mark.django_db
+def test_a_stale_booking_in_the_past_is_estimated_not_shown_as_booked(tmp_path, trust):
+    rows = [pathway("G1", TCI_Date=(WEEK - timedelta(days=20)).isoformat()), pathway("G2")]
+    run("import_waiting_list", str(write_extract(tmp_path / "w.csv", rows)))
+    assert Estimate.objects.get(pathway__identifier="G1").basis != Estimate.Basis.BOOKED
+
+
+@pytest.mark.django_db
+def test_a_dry_run_leaves_estimates_alone(tmp_path, trust):
+    files = import_simulated(tmp_path, weeks=12, pathways=300)
+    before = sorted(Estimate.objects.values_list("pathway_id", "p50", "basis"))
+    later = write_extract(
+        tmp_path / "later.csv",
+        week_of([pathway("G1")], LAST_WEEK + timedelta(weeks=1)),
+    )
+    call_command(
+        "import_waiting_list", str(later), "--dry-run", "--allow-shrink", stdout=StringIO()
+    )
+    assert sorted(Estimate.objects.values_list("pathway_id", "p50", "basis")) == before
+    assert files
+
+
+@pytest.mark.django_db
+def test_export_fills_every_column(tmp_path, trust):
+    import_simulated(tmp_path / "x", weeks=30)
+    out = tmp_path / "estimates.csv"
+    run("export_estimates", "--provider", "RXX", "--out", str(out))
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == ranked_now(trust).count()
+    stored = {e.pathway.identifier: e for e in Estimate.objects.select_related("pathway").all()}
+    for row in rows:
+        estimate = stored[row["PATIENT_PATHWAY_IDENTIFIER"]]
+        assert row["basis"] == estimate.basis
+        assert row["estimate_p50"] == (estimate.p50.isoformat() if estimate.p50 else "")
+    assert sum(bool(r["estimate_p50"]) for r in rows) >= 0.95 * len(rows)
+
+
+@pytest.mark.django_db
+def test_explanation_for_a_modelled_and_a_booked_pathway(tmp_path, trust):
+    import_simulated(tmp_path, weeks=30)
+    modelled = Estimate.objects.filter(basis="model").select_related("pathway__queue").first()
+    text = " ".join(explain(modelled.pathway))
+    position = PathwayWeek.objects.get(pathway=modelled.pathway, snapshot=modelled.snapshot)
+    assert f"You are {ordinal(position.position)} in the queue for " in text
+    assert "people a week were treated from this list" in text
+    assert f"{modelled.p50:%B} is most likely" in text
+    booked = Estimate.objects.filter(basis="booked").select_related("pathway__queue").first()
+    assert f"Your date is booked: {booked.p50:%-d %B %Y}." in explain(booked.pathway)
+
+
+# --- The back-test --------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_backtest_prints_our_method_and_three_baselines(tmp_path, trust):
+    import_simulated(tmp_path, weeks=40, pathways=1500)
+    output = run("backtest", "--provider", "RXX").splitlines()
+    assert output[0].startswith("RXX backtest: ")
+    assert output[1] == (
+        "method,mean_abs_error_weeks,median_abs_error_weeks,later_than_p50,inside_p10_p90,"
+        "mean_range_weeks,estimated"
+    )
+    table = {line.split(",")[0]: line.split(",")[1:] for line in output[2:]}
+    assert list(table) == ["wait-well", "nhs-app-mean", "p92-current", "position-leavers"]
+    ours, nhs_app = table["wait-well"], table["nhs-app-mean"]
+    assert float(ours[1]) <= float(nhs_app[1]) / 2  # median absolute error
+    assert 0.0 < float(ours[3]) < 1.0 and float(ours[4]) > 0  # a real range, scored
+    assert nhs_app[3] == nhs_app[4] == "-"  # a single date has no range
+    assert run("backtest", "--provider", "RXX").splitlines() == output  # deterministic
+
+
+@pytest.mark.django_db
+def test_backtest_refuses_unknown_trusts_and_short_histories(tmp_path, trust):
+    with pytest.raises(CommandError, match="RZZ is not a trust"):
+        run("backtest", "--provider", "RZZ")
+    run("import_waiting_list", str(write_extract(tmp_path / "w.csv", [pathway("G1")])))
+    with pytest.raises(CommandError, match="too little history"):
+        run("backtest", "--provider", "RXX")

@@ -1,0 +1,210 @@
+"""The back-test (shared/spec/command-line.md, `backtest`): replay a provider's history.
+
+At each past week (an "origin") every ranked pathway is estimated with only what was known
+then, by the portal's method and by three baselines, and each estimate is scored against the
+week the pathway really left by being treated. The history keeps positions, not bookings, so
+the portal's method is scored on every ranked pathway as if none were booked: the live
+estimates, which give a booked pathway its booked date, can only do better.
+
+Scoring, in weeks after the origin (a pathway found missing at the snapshot of week `L` was
+treated during that week: `t = L - origin - 0.5`, its middle):
+- pathways removed untreated (validation, gone elsewhere) are left out: they were never treated;
+- absolute errors count pathways treated within the history;
+- a pathway still waiting at the end counts for "later than p50" and "inside p10-p90" where the
+  end already settles it (it has waited beyond p50, or beyond p90), and is left out otherwise;
+- every method is scored on the same pathways: those every method could estimate.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+from django.db import connection
+
+from waitinglist import estimates
+from waitinglist.models import Pathway, PathwayWeek, Provider
+
+METHODS = {
+    "wait-well": "Wait Well: position, recent rates, spread learnt from the queue's past",
+    "nhs-app-mean": "NHS App: clock start + mean current wait of the queue",
+    "p92-current": "clock start + 92nd percentile of current waits",
+    "position-leavers": "position / mean weekly leavers (last 12 weeks)",
+}
+DEFAULT_STEP = 4
+MAX_FOLLOW_UP = 26  # weeks kept after the last origin, for outcomes to happen
+MAX_FIRST_ORIGIN = 26
+
+
+@dataclass
+class Score:
+    errors: list[np.ndarray] = field(default_factory=list)
+    later: list[np.ndarray] = field(default_factory=list)
+    inside: list[np.ndarray] = field(default_factory=list)
+    widths: list[np.ndarray] = field(default_factory=list)
+    estimated: int = 0
+    ranked: int = 0
+
+    def figures(self) -> dict[str, float]:
+        def mean(parts):
+            joined = np.concatenate(parts) if parts else np.zeros(0)
+            return float(joined.mean()) if len(joined) else float("nan")
+
+        errors = np.concatenate(self.errors) if self.errors else np.zeros(0)
+        return {
+            "mean_abs_error_weeks": float(errors.mean()) if len(errors) else float("nan"),
+            "median_abs_error_weeks": float(np.median(errors)) if len(errors) else float("nan"),
+            "later_than_p50": mean(self.later),
+            "inside_p10_p90": mean(self.inside),
+            "mean_range_weeks": mean(self.widths),
+            "estimated": self.estimated / self.ranked if self.ranked else float("nan"),
+        }
+
+
+@dataclass
+class Backtest:
+    provider: Provider
+    origins: list[date]
+    scores: dict[str, Score]
+    scored: int = 0  # pathways treated within the history, scored at some origin
+    still_waiting: int = 0
+
+    def lines(self) -> list[str]:
+        head = (
+            f"{self.provider.ods_code} backtest: {len(self.origins)} origins "
+            f"({self.origins[0]} to {self.origins[-1]}), {self.scored} estimates of pathways "
+            f"treated later, {self.still_waiting} of pathways still waiting at the end"
+            if self.origins
+            else f"{self.provider.ods_code} backtest: too little history to replay"
+        )
+        columns = list(Score().figures())
+        lines = [head, "method," + ",".join(columns)]
+        for method, score in self.scores.items():
+            values = score.figures()
+            lines.append(method + "," + ",".join(_format(values[c]) for c in columns))
+        return lines
+
+
+def _format(value: float) -> str:
+    return "-" if np.isnan(value) else f"{value:.3f}"
+
+
+def default_origins(weeks: int, step: int = DEFAULT_STEP) -> list[int]:
+    first = min(MAX_FIRST_ORIGIN, max(estimates.MIN_WEEKS + 4, weeks // 4))
+    last = weeks - 1 - min(MAX_FOLLOW_UP, weeks // 3)
+    return list(range(first, last + 1, step))
+
+
+def run(provider: Provider, step: int = DEFAULT_STEP) -> Backtest:
+    history = estimates.load_history(provider)
+    origins = default_origins(history.weeks, step)
+    result = Backtest(
+        provider, [history.week_endings[o] for o in origins], {m: Score() for m in METHODS}
+    )
+    if not origins:
+        return result
+    outcomes = estimates.load_outcomes(history)
+    ids, left, treated = outcomes
+    # One sample of past projections serves every origin, as dense as `recompute` uses.
+    weeks_sampled = list(range(estimates.MIN_WEEKS, origins[-1]))
+    per_week = estimates.CALIBRATION_SAMPLE / estimates.CALIBRATION_WEEKS
+    sample = estimates.load_sample(history, weeks_sampled, int(per_week * len(weeks_sampled)))
+    end = history.weeks - 1
+    for o in origins:
+        ranked = _ranked_at(history, o)
+        if not len(ranked):
+            continue
+        index = np.searchsorted(ids, ranked[:, 0])
+        left_week, was_treated = left[index], treated[index]
+        removed = (left_week >= 0) & ~was_treated
+        keep = ~removed
+        actual = np.where(was_treated, left_week - o - 0.5, end - o).astype(float)[keep]
+        censored = ~was_treated[keep]
+        predictions = _predict(history, sample, outcomes, o, ranked)
+        common = np.all(np.isfinite(np.stack([p[:, 1] for p in predictions.values()])), axis=0)
+        for method, predicted in predictions.items():
+            score = result.scores[method]
+            score.ranked += len(ranked)
+            score.estimated += int(np.isfinite(predicted[:, 1]).sum())
+            _score(score, predicted[keep][common[keep]], actual[common[keep]],
+                   censored[common[keep]])  # fmt: skip
+        result.scored += int((~censored & common[keep]).sum())
+        result.still_waiting += int((censored & common[keep]).sum())
+    return result
+
+
+def _score(score: Score, predicted, actual, censored) -> None:
+    t10, t50, t90 = predicted.T
+    treated = ~censored
+    score.errors.append(np.abs(actual[treated] - t50[treated]))
+    # Later than p50: settled for a censored pathway only once it has waited beyond p50.
+    settled = treated | (actual > t50)
+    score.later.append((actual > t50)[settled])
+    if np.isfinite(t10).any():
+        settled = treated | (actual > t90)
+        score.inside.append(((actual >= t10) & (actual <= t90))[settled])
+        score.widths.append((t90 - t10)[np.isfinite(t90)])
+
+
+def _predict(history, sample, outcomes, o: int, ranked) -> dict[str, np.ndarray]:
+    """[pathway, (p10, p50, p90)] weeks after the origin, NaN where a method cannot say."""
+    _, queue, position, band, clock_start = ranked.T
+    q = history.queue_index(queue)
+    week_ending = history.week_endings[o].toordinal()
+    n = len(ranked)
+    blank = np.full((n, 3), np.nan)
+
+    rates = estimates.rates_at(history, o)
+    spread = estimates.spread_at(sample, outcomes, o)
+    ours = blank.copy()
+    if rates.weeks_used >= estimates.MIN_WEEKS and spread is not None:
+        weeks = estimates.projections(history, rates, queue, position, band)
+        finite = np.isfinite(weeks)
+        ours[finite] = estimates.in_queue_order(
+            spread.apply(weeks[finite], band[finite]),
+            queue[finite],
+            band[finite],
+            position[finite],
+        )
+
+    def point(weeks: np.ndarray) -> np.ndarray:
+        out = blank.copy()
+        out[:, 1] = weeks
+        return out
+
+    waited = (week_ending - clock_start) / 7
+    mean_wait = history.mean_wait[q, o] / 7
+    p92 = history.p92_wait[q, o] / 7
+    recent = history.leavers[:, max(1, o - 11) : o + 1]
+    leavers = recent.mean(axis=1)[q] if recent.shape[1] else np.zeros(n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_leavers = np.where(leavers > 0, position / leavers, np.nan)
+    return {
+        "wait-well": ours,
+        "nhs-app-mean": point(mean_wait - waited),
+        "p92-current": point(p92 - waited),
+        "position-leavers": point(per_leavers),
+    }
+
+
+def _ranked_at(history, o: int) -> np.ndarray:
+    """pathway, queue, position, band, clock start (ordinal day) of the ranked at week `o`."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT w.pathway_id, p.queue_id, w.position, w.band, p.clock_start
+            FROM {PathwayWeek._meta.db_table} w
+            JOIN {Pathway._meta.db_table} p ON p.id = w.pathway_id
+            WHERE w.snapshot_id = %s AND w.position IS NOT NULL
+            ORDER BY w.pathway_id
+            """,
+            [history.snapshot_ids[o]],
+        )
+        rows = cursor.fetchall()
+    return np.array([(a, b, c, d, _ordinal(e)) for a, b, c, d, e in rows], dtype=np.int64).reshape(
+        -1, 5
+    )
+
+
+def _ordinal(value) -> int:
+    # SQLite hands dates back as text through a raw cursor.
+    return (date.fromisoformat(value) if isinstance(value, str) else value).toordinal()

@@ -1,0 +1,537 @@
+"""Estimated treatment dates: for each ranked pathway, p10 / p50 / p90 dates of treatment.
+
+The method (docs/estimates.md has the reasoning, the sources and the back-test):
+
+1. **Weekly figures** per queue, from the imported history alone: how many left the list while
+   booked (treated), how many left unbooked (removed by validation, gone elsewhere), how many
+   joined in each band, and how many were ranked.
+2. **Projection.** For a pathway with `a` ranked pathways ahead of it in band `b`, each week
+   takes the treated `T` off the number ahead, adds those who joined in a more urgent band
+   `J_b`, and takes off the removed share `r` of those ahead: `a' = a(1 - r) - (T - J_b)`.
+   With `T`, `J_b`, `r` averaged over recent weeks (recent weeks weigh more), `a` reaches zero
+   after `W` weeks, in closed form. A queue where `T - J_b` is not positive is not moving for
+   that band, and gets no date.
+3. **Spread, learnt from the queue's own past.** `W` ignores what the averages cannot see:
+   treatment out of strict order, booking lead times, patients who postpone, weeks of low
+   capacity. So the model replays its own projections for a sample of pathways at past weeks
+   and measures how the actual wait compared, as `log((t + 1) / (W + 1))`. Pathways not yet
+   treated are censored observations, so the percentiles of that ratio come from the
+   Kaplan-Meier estimator. Its 10th, 50th and 90th percentiles, applied to today's `W`, give
+   the dates. Projections are grouped by length, as short and long waits err differently.
+
+Everything is deterministic: the same history gives the same dates. The back-test
+(`backtest`) calls the same functions with the history cut at past weeks.
+"""
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+from django.db import connection, transaction
+
+from waitinglist.models import (
+    Estimate,
+    Pathway,
+    PathwayWeek,
+    Provider,
+    Queue,
+    QueueRates,
+    QueueWeek,
+    Snapshot,
+)
+
+BANDS = 7  # 0 = not ranked (P5/P6), 1..6 as in waitinglist.ranking
+WINDOW_WEEKS = 26  # recent weeks the averages look back over
+PACE_QUANTILE = 0.75
+HALF_LIFE_WEEKS = 6.0  # a week this long ago counts half as much as the latest
+MIN_WEEKS = 4  # weeks of leavers and joiners before any estimate
+CALIBRATION_WEEKS = 52  # past weeks whose projections teach the spread
+CALIBRATION_HALF_LIFE_WEEKS = 13.0  # recent weeks' projections teach more
+CALIBRATION_SAMPLE = 60_000  # projections sampled across those weeks (all, in a small trust)
+MIN_TREATED = 100  # treated pathways among them before any estimate
+MIN_STRATUM_TREATED = 50  # for a length group to have a spread of its own
+STRATA = (0.0, 4.0, 13.0, 26.0)  # projection lengths (weeks) that start a group
+LONGEST_WEEKS = 520  # a projection beyond ten years means the queue is not moving
+QUANTILES = (0.1, 0.5, 0.9)
+
+
+@dataclass
+class History:
+    """A provider's weekly figures, as arrays indexed [queue, week] (week 0 = first snapshot)."""
+
+    provider: Provider
+    snapshot_ids: list[int]
+    week_endings: list[date]
+    queue_ids: np.ndarray
+    treated: np.ndarray
+    removed: np.ndarray
+    ranked: np.ndarray
+    leavers: np.ndarray
+    joined: np.ndarray  # [queue, week, band]
+    mean_wait: np.ndarray  # days; NaN where unknown
+    p92_wait: np.ndarray
+    week_of_snapshot: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def weeks(self) -> int:
+        return len(self.snapshot_ids)
+
+    def queue_index(self, queue_ids) -> np.ndarray:
+        return np.searchsorted(self.queue_ids, queue_ids)
+
+
+@dataclass
+class Rates:
+    """Recency-weighted weekly averages per queue, as known at one week."""
+
+    weeks_used: int
+    treated: np.ndarray  # [queue]
+    joined_ahead: np.ndarray  # [queue, band]: joiners in a more urgent band than `band`
+    removed_share: np.ndarray  # [queue]
+
+
+def load_history(provider: Provider) -> History:
+    snapshots = list(
+        Snapshot.objects.filter(provider=provider)
+        .order_by("week_ending")
+        .values_list("id", "week_ending")
+    )
+    ids = [s for s, _ in snapshots]
+    week_of = {s: i for i, s in enumerate(ids)}
+    queue_ids = np.array(
+        sorted(Queue.objects.filter(provider=provider).values_list("id", flat=True)), dtype=np.int64
+    )
+    shape = (len(queue_ids), len(ids))
+    history = History(
+        provider=provider,
+        snapshot_ids=ids,
+        week_endings=[w for _, w in snapshots],
+        queue_ids=queue_ids,
+        treated=np.zeros(shape),
+        removed=np.zeros(shape),
+        ranked=np.zeros(shape),
+        leavers=np.zeros(shape),
+        joined=np.zeros((*shape, BANDS)),
+        mean_wait=np.full(shape, np.nan),
+        p92_wait=np.full(shape, np.nan),
+        week_of_snapshot=week_of,
+    )
+    if not ids:
+        return history
+    for queue, snapshot, booked, count in _leavers(provider):
+        q, w = history.queue_index(queue), week_of[snapshot]
+        (history.treated if booked else history.removed)[q, w] += count
+    for queue, snapshot, band, count in _joiners(provider):
+        history.joined[history.queue_index(queue), week_of[snapshot], band or 0] += count
+    rows = QueueWeek.objects.filter(queue__provider=provider).values_list(
+        "queue_id", "snapshot_id", "ranked", "leavers", "mean_wait_days", "p92_wait_days"
+    )
+    for queue, snapshot, ranked, leavers, mean_wait, p92_wait in rows:
+        q, w = history.queue_index(queue), week_of[snapshot]
+        history.ranked[q, w], history.leavers[q, w] = ranked, leavers
+        history.mean_wait[q, w] = np.nan if mean_wait is None else mean_wait
+        history.p92_wait[q, w] = np.nan if p92_wait is None else p92_wait
+    return history
+
+
+def _leavers(provider: Provider):
+    """(queue, week found missing, booked when last seen, count): booked leavers were treated."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT queue_id, left_snapshot_id,
+                   CASE WHEN tci_date IS NOT NULL OR outpatient_appointment_date IS NOT NULL
+                        THEN 1 ELSE 0 END,
+                   COUNT(*)
+            FROM {Pathway._meta.db_table}
+            WHERE provider_id = %s AND left_snapshot_id IS NOT NULL
+            GROUP BY 1, 2, 3
+            """,
+            [provider.pk],
+        )
+        return cursor.fetchall()
+
+
+def _joiners(provider: Provider):
+    """(queue, first week, band that week, count), leaving out the provider's first snapshot."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT p.queue_id, p.first_snapshot_id, w.band, COUNT(*)
+            FROM {Pathway._meta.db_table} p
+            JOIN {PathwayWeek._meta.db_table} w
+              ON w.pathway_id = p.id AND w.snapshot_id = p.first_snapshot_id
+            WHERE p.provider_id = %s
+            GROUP BY 1, 2, 3
+            """,
+            [provider.pk],
+        )
+        return cursor.fetchall()
+
+
+def rates_at(history: History, week: int) -> Rates:
+    """Weekly rates over the weeks up to `week`, each week weighted by how recent it is.
+
+    Treated and joined-ahead counts take the weighted median week, not the mean, so that a
+    bank-holiday week or a strike does not drag the queue's usual pace down for weeks after
+    it (the spread learnt from the past accounts for such weeks ahead). Week 0 is left out:
+    in a provider's first snapshot everyone "joined" and nobody left.
+    """
+    first = max(1, week - WINDOW_WEEKS + 1)
+    span = np.arange(first, week + 1)
+    queues = len(history.queue_ids)
+    if len(span) == 0:
+        return Rates(0, np.zeros(queues), np.zeros((queues, BANDS)), np.zeros(queues))
+    weights = 0.5 ** ((week - span) / HALF_LIFE_WEEKS)
+    treated = weighted_median(history.treated[:, span], weights, PACE_QUANTILE)
+    # Band b has ahead of it every ranked band below b (band 0, not ranked, is never ahead).
+    joined = history.joined[:, span, :]
+    ahead = np.zeros((queues, len(span), BANDS))
+    ahead[:, :, 2:] = np.cumsum(joined[:, :, 1:-1], axis=2)
+    joined_ahead = np.stack(
+        [weighted_median(ahead[:, :, band], weights) for band in range(BANDS)], axis=1
+    )
+    at_risk = history.ranked[:, span - 1] @ weights
+    removed = np.divide(
+        history.removed[:, span] @ weights, at_risk, out=np.zeros(queues), where=at_risk > 0
+    )
+    return Rates(len(span), treated, joined_ahead, removed)
+
+
+SHIFT_UP_WEEKS = 4  # this many weeks in a row above the usual pace: the pace has risen
+SHIFT_DOWN_WEEKS = 6  # below it, longer than a holiday dip lasts: the pace has fallen
+
+
+def _level_shift(weekly: np.ndarray, usual: np.ndarray) -> np.ndarray:
+    """The usual pace, unless the latest weeks all lie on one side of it: then capacity has
+    changed for good (a new theatre, a closed list), and the nearest of those weeks to the
+    old pace is the new one."""
+    pace = usual.copy()
+    if weekly.shape[1] >= 2 * SHIFT_DOWN_WEEKS:
+        latest = weekly[:, -SHIFT_UP_WEEKS:].min(axis=1)
+        pace = np.where(latest > usual, latest, pace)
+        latest = weekly[:, -SHIFT_DOWN_WEEKS:].max(axis=1)
+        pace = np.where(latest < usual, latest, pace)
+    return pace
+
+
+def weighted_median(values: np.ndarray, weights: np.ndarray, share: float = 0.5) -> np.ndarray:
+    """Per row of `values` [row, week]: the value at which `share` of the weight is reached."""
+    order = np.argsort(values, axis=1, kind="stable")
+    ordered = np.take_along_axis(values, order, axis=1)
+    cumulative = np.cumsum(weights[order], axis=1)
+    half = cumulative[:, -1:] * share
+    at = (cumulative < half - 1e-12).sum(axis=1)
+    return ordered[np.arange(len(values)), at]
+
+
+def project(ahead: np.ndarray, clearing: np.ndarray, removed_share: np.ndarray) -> np.ndarray:
+    """Weeks until `ahead` reaches zero, when each week clears `clearing` + `removed_share`
+    of those ahead: a' = a(1 - r) - c. Infinite where the queue is not moving for them."""
+    ahead = ahead.astype(float)
+    weeks = np.full(ahead.shape, np.inf)
+    moving = clearing > 0
+    plain = moving & (removed_share <= 1e-9)
+    weeks[plain] = ahead[plain] / clearing[plain]
+    mixed = moving & ~plain
+    k = clearing[mixed] / removed_share[mixed]
+    weeks[mixed] = np.log1p(ahead[mixed] / k) / -np.log1p(-removed_share[mixed])
+    weeks[weeks > LONGEST_WEEKS] = np.inf
+    return weeks
+
+
+def projections(history: History, rates: Rates, queue, position, band) -> np.ndarray:
+    q = history.queue_index(queue)
+    band = np.asarray(band, dtype=np.int64)
+    clearing = rates.treated[q] - rates.joined_ahead[q, band]
+    return project(np.asarray(position) - 1, clearing, rates.removed_share[q])
+
+
+def km_quantiles(z, treated, weights=None, quantiles=QUANTILES) -> np.ndarray:
+    """Kaplan-Meier quantiles of z, where `treated` False marks a censored observation, each
+    observation counting as its weight (1 if none given).
+
+    At equal z, events come before censorings (the usual convention). A quantile the curve
+    never reaches is NaN.
+    """
+    weights = np.ones(len(z)) if weights is None else weights
+    order = np.lexsort((~treated, z))
+    z, treated, weights = z[order], treated[order], weights[order]
+    at_risk = np.cumsum(weights[::-1])[::-1]
+    factors = np.where(treated, 1 - weights / at_risk, 1.0)
+    distribution = 1 - np.cumprod(factors)
+    result = np.full(len(quantiles), np.nan)
+    for i, q in enumerate(quantiles):
+        reached = np.nonzero(treated & (distribution >= q - 1e-12))[0]
+        if len(reached):
+            result[i] = z[reached[0]]
+    return result
+
+
+URGENT_BANDS = 3  # bands 1-3 (P1, P2, two-week wait, urgent) wait and err unlike routine ones
+
+
+@dataclass
+class Spread:
+    """Percentiles of log((t + 1) / (W + 1)) by urgency and group of projection lengths."""
+
+    treated: int
+    table: np.ndarray  # [urgent?, length group, quantile]
+
+    def apply(self, weeks: np.ndarray, band: np.ndarray) -> np.ndarray:
+        """[pathway, quantile] weeks from the week of the estimate."""
+        z = self.table[_urgency(band), _length_group(weeks)]
+        return np.maximum(np.exp(z) * (weeks[:, None] + 1) - 1, 0.0)
+
+
+def in_queue_order(weeks: np.ndarray, queue, band, position) -> np.ndarray:
+    """`weeks` [pathway, quantile], made never to fall with position within a queue and band.
+
+    The spread differs between groups of projection lengths, so at a group's edge a pathway
+    could otherwise be given an earlier date than one ahead of it in the same queue.
+    """
+    order = np.lexsort((position, band, queue))
+    key = np.stack([np.asarray(queue)[order], np.asarray(band)[order]], axis=1)
+    starts = np.ones(len(order), dtype=bool)
+    starts[1:] = (key[1:] != key[:-1]).any(axis=1)
+    group = np.cumsum(starts)
+    # One running maximum over all groups, each lifted clear of the one before it.
+    never = 1e6  # stands in for "no date" (infinite weeks), far beyond any real estimate
+    offset = (group * never * 10)[:, None]
+    lifted = np.where(np.isfinite(weeks[order]), weeks[order], never) + offset
+    ordered = np.maximum.accumulate(lifted, axis=0) - offset
+    result = np.empty_like(weeks)
+    result[order] = np.where(ordered >= never, np.inf, ordered)
+    return result
+
+
+def _urgency(band) -> np.ndarray:
+    return (np.asarray(band) <= URGENT_BANDS).astype(np.int64)
+
+
+def _length_group(weeks) -> np.ndarray:
+    group = np.searchsorted(STRATA, np.nan_to_num(weeks, posinf=STRATA[-1]), side="right") - 1
+    return np.clip(group, 0, len(STRATA) - 1)
+
+
+def fit_spread(weeks, band, waited, treated, weights) -> Spread | None:
+    """The spread from past projections (`weeks`), the weeks waited since and whether the
+    pathway was then treated (else censored: still waiting, or removed untreated)."""
+    finite = np.isfinite(weeks)
+    weeks, band, waited = weeks[finite], band[finite], waited[finite]
+    treated, weights = treated[finite], weights[finite]
+    if treated.sum() < MIN_TREATED:
+        return None
+    z = np.log((waited + 1) / (weeks + 1))
+    pooled = km_quantiles(z, treated, weights)
+    if np.isnan(pooled).any():
+        return None
+    urgency, group = _urgency(band), _length_group(weeks)
+    table = np.tile(pooled, (2, len(STRATA), 1))
+    for u in (0, 1):
+        # Each urgency's own figures where it has them, else the pooled ones.
+        inside = urgency == u
+        if treated[inside].sum() >= MIN_STRATUM_TREATED:
+            own = km_quantiles(z[inside], treated[inside], weights[inside])
+            table[u] = np.where(np.isnan(own), table[u], own)
+        for g in range(len(STRATA)):
+            cell = inside & (group == g)
+            if treated[cell].sum() >= MIN_STRATUM_TREATED:
+                own = km_quantiles(z[cell], treated[cell], weights[cell])
+                table[u, g] = np.where(np.isnan(own), table[u, g], own)
+    # Keep each row's percentiles in order where a cell mixes its own and pooled figures.
+    return Spread(int(treated.sum()), np.sort(table, axis=2))
+
+
+def load_outcomes(history: History) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sorted pathway ids, the week each was found missing (-1: still open) and whether it
+    was booked when last seen (then it left by being treated)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT id, COALESCE(left_snapshot_id, 0),
+                   CASE WHEN tci_date IS NOT NULL OR outpatient_appointment_date IS NOT NULL
+                        THEN 1 ELSE 0 END
+            FROM {Pathway._meta.db_table} WHERE provider_id = %s ORDER BY id
+            """,
+            [history.provider.pk],
+        )
+        rows = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 3)
+    week_of = history.week_of_snapshot
+    left = np.array([week_of.get(s, -1) for s in rows[:, 1].tolist()], dtype=np.int64)
+    return rows[:, 0], left, (rows[:, 2] == 1) & (left >= 0)
+
+
+@dataclass
+class Sample:
+    """Ranked pathways at past weeks, with the projection made at that week."""
+
+    pathway: np.ndarray
+    origin: np.ndarray  # week index
+    band: np.ndarray
+    weeks: np.ndarray  # projection W made at the origin
+
+
+def load_sample(history: History, origins: list[int], target: int) -> Sample:
+    """Every k-th pathway (by id) ranked at each origin week, about `target` in all."""
+    ids = [history.snapshot_ids[o] for o in origins]
+    if not ids:
+        empty = np.zeros(0, np.int64)
+        return Sample(empty, empty, empty, np.zeros(0))
+    total = PathwayWeek.objects.filter(snapshot_id__in=ids, position__isnull=False).count()
+    every = max(1, math.ceil(total / target))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT w.snapshot_id, w.pathway_id, p.queue_id, w.position, w.band
+            FROM {PathwayWeek._meta.db_table} w
+            JOIN {Pathway._meta.db_table} p ON p.id = w.pathway_id
+            WHERE w.snapshot_id IN ({", ".join(["%s"] * len(ids))})
+              AND w.position IS NOT NULL AND w.pathway_id %% %s = 0
+            """,
+            [*ids, every],
+        )
+        rows = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 5)
+    origin = np.array([history.week_of_snapshot[s] for s in rows[:, 0]], dtype=np.int64)
+    weeks = np.zeros(len(rows))
+    for o in origins:
+        at = origin == o
+        weeks[at] = projections(
+            history, rates_at(history, o), rows[at, 2], rows[at, 3], rows[at, 4]
+        )
+    return Sample(rows[:, 1], origin, rows[:, 4], weeks)
+
+
+def calibration_origins(week: int, step: int = 1) -> list[int]:
+    return list(range(max(MIN_WEEKS, week - CALIBRATION_WEEKS), week, step))
+
+
+def spread_at(sample: Sample, outcomes, week: int) -> Spread | None:
+    """The spread as known at `week`: outcomes after it are not known yet (censored).
+
+    A pathway found missing at the snapshot `L` weeks after the origin left during that week:
+    it counts as `L - 0.5` weeks (the middle of the week), the same in the back-test.
+    """
+    ids, left, treated = outcomes
+    usable = (sample.origin < week) & (sample.origin >= week - CALIBRATION_WEEKS)
+    index = np.searchsorted(ids, sample.pathway[usable])
+    origin = sample.origin[usable]
+    left_week, was_treated = left[index], treated[index]
+    known = (left_week >= 0) & (left_week <= week)
+    waited = np.where(known, left_week - 0.5, week) - origin
+    weights = 0.5 ** ((week - origin) / CALIBRATION_HALF_LIFE_WEEKS)
+    return fit_spread(
+        sample.weeks[usable],
+        sample.band[usable],
+        waited.astype(float),
+        known & was_treated,
+        weights,
+    )
+
+
+# --- The stored estimates ------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    snapshot: Snapshot | None
+    estimated: int = 0
+    booked: int = 0
+    without: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        if self.snapshot is None:
+            return "no snapshot imported: nothing to estimate"
+        without = ", ".join(f"{n} {basis}" for basis, n in sorted(self.without.items()))
+        return f"{self.snapshot}: {self.estimated} estimated, {self.booked} booked" + (
+            f", no estimate: {without}" if without else ""
+        )
+
+
+def recompute(provider: Provider) -> Result:
+    """Replaces the provider's estimates with ones for its latest snapshot."""
+    history = load_history(provider)
+    if not history.weeks:
+        return Result(None)
+    week = history.weeks - 1
+    snapshot = Snapshot.objects.get(pk=history.snapshot_ids[week])
+    origins = calibration_origins(week)
+    sample = load_sample(history, origins, CALIBRATION_SAMPLE)
+    spread = spread_at(sample, load_outcomes(history), week) if origins else None
+    rates = rates_at(history, week)
+    current = list(
+        PathwayWeek.objects.filter(snapshot=snapshot, position__isnull=False).values_list(
+            "pathway_id", "pathway__queue_id", "position", "band",
+            "pathway__tci_date", "pathway__outpatient_appointment_date",
+        )
+    )  # fmt: skip
+    numbers = np.array([row[:4] for row in current], dtype=np.int64).reshape(-1, 4)
+    weeks = projections(history, rates, numbers[:, 1], numbers[:, 2], numbers[:, 3])
+    enough = rates.weeks_used >= MIN_WEEKS and spread is not None
+    dates = np.full((len(current), 3), np.nan)
+    if enough:
+        queue, position, band = numbers[:, 1:4].T
+        dates = in_queue_order(spread.apply(weeks, band), queue, band, position)
+    # A booked date already past at the snapshot is a stale booking: estimate as unbooked.
+    earliest = snapshot.week_ending - timedelta(days=6)
+    result, rows = Result(snapshot), []
+    for (pathway, _, _, _, tci, outpatient), (t10, t50, t90) in zip(current, dates, strict=True):
+        booked = tci or outpatient
+        if booked and booked >= earliest:
+            rows.append((pathway, booked, booked, booked, Estimate.Basis.BOOKED))
+            result.booked += 1
+        elif enough and np.isfinite(t90):
+            start = snapshot.week_ending
+            rows.append((pathway, _date(start, t10), _date(start, t50), _date(start, t90), "model"))
+            result.estimated += 1
+        else:
+            basis = "too-little-history" if not enough else "queue-not-moving"
+            rows.append((pathway, None, None, None, basis))
+            result.without[basis] = result.without.get(basis, 0) + 1
+    _store(provider, snapshot, rows, history, rates)
+    return result
+
+
+def _date(start: date, weeks: float) -> date:
+    return start + timedelta(days=round(float(weeks) * 7))
+
+
+def _store(provider, snapshot, rows, history: History, rates: Rates) -> None:
+    """Swaps the provider's estimates and queue figures for the new ones, in one transaction."""
+    with transaction.atomic():
+        Estimate.objects.filter(snapshot__provider=provider).delete()
+        QueueRates.objects.filter(queue__provider=provider).delete()
+        if connection.vendor == "postgresql":
+            _copy_estimates(snapshot, rows)
+        else:
+            Estimate.objects.bulk_create(
+                (
+                    Estimate(pathway_id=p, snapshot=snapshot, p10=a, p50=b, p90=c, basis=basis)
+                    for p, a, b, c, basis in rows
+                ),
+                batch_size=2000,
+            )
+        QueueRates.objects.bulk_create(
+            QueueRates(
+                queue_id=int(queue),
+                band=band,
+                snapshot=snapshot,
+                weeks_of_history=rates.weeks_used,
+                treated_per_week=float(rates.treated[q]),
+                joined_ahead_per_week=float(rates.joined_ahead[q, band]),
+                removed_share_per_week=float(rates.removed_share[q]),
+            )
+            for q, queue in enumerate(history.queue_ids)
+            for band in range(1, BANDS)
+        )
+
+
+def _copy_estimates(snapshot: Snapshot, rows) -> None:
+    columns = "pathway_id, snapshot_id, p10, p50, p90, basis"
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {Estimate._meta.db_table} ({columns}) FROM STDIN") as copy,
+    ):
+        for pathway, p10, p50, p90, basis in rows:
+            copy.write_row((pathway, snapshot.pk, p10, p50, p90, basis))

@@ -1,0 +1,83 @@
+"""A pathway's estimate in plain English, for the patient's page (and their GP's view).
+
+Reads what `estimates.recompute` stored; computes nothing heavy. Written for someone anxious,
+perhaps reading on a phone or hearing it from a screen reader: short sentences, whole months
+rather than false precision, and the reason in the queue's own recent figures.
+"""
+
+from datetime import date
+
+from waitinglist.models import Estimate, Pathway, PathwayWeek, QueueRates
+from waitinglist.treatment_functions import TREATMENT_FUNCTIONS
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n:,}{suffix}"
+
+
+def month_range(first: date, last: date) -> str:
+    if (first.year, first.month) == (last.year, last.month):
+        return f"in {first:%B %Y}"
+    if first.year == last.year:
+        return f"between {first:%B} and {last:%B %Y}"
+    return f"between {first:%B %Y} and {last:%B %Y}"
+
+
+def about(rate: float) -> str:
+    """A weekly figure as a person would say it."""
+    if rate < 1:
+        return "fewer than 1"
+    return f"about {round(rate):,}"
+
+
+def list_name(pathway: Pathway) -> str:
+    specialty = TREATMENT_FUNCTIONS.get(pathway.queue.treatment_function, "this specialty")
+    kind = "treatment" if pathway.queue.list_type == "IRTT" else "appointments"
+    return f"{specialty} {kind}"
+
+
+def explain(pathway: Pathway) -> list[str]:
+    """Sentences explaining the pathway's place and estimate, in the order to show them."""
+    estimate = Estimate.objects.filter(pathway=pathway).first()
+    if pathway.band is None:
+        return [
+            "You have asked to put your treatment on hold for now, so you are not in the "
+            "queue at the moment. Contact the waiting-list team when you are ready."
+        ]
+    if estimate is None:
+        return ["We have not worked out an estimate for you yet. Please check again next week."]
+    week = PathwayWeek.objects.filter(pathway=pathway, snapshot=estimate.snapshot).first()
+    rates = QueueRates.objects.filter(queue=pathway.queue, band=pathway.band).first()
+    sentences = []
+    if week and week.position:
+        sentences.append(f"You are {ordinal(week.position)} in the queue for {list_name(pathway)}.")
+    if estimate.basis == Estimate.Basis.BOOKED:
+        sentences.append(f"Your date is booked: {estimate.p50:%-d %B %Y}.")
+        return sentences
+    if rates and rates.weeks_of_history:
+        weeks = min(rates.weeks_of_history, 12)
+        sentences.append(
+            f"Over the last {weeks} weeks {about(rates.treated_per_week)} people a week were "
+            f"treated from this list, and {about(rates.joined_ahead_per_week)} people a week "
+            "who needed treatment more urgently joined ahead of you."
+        )
+    if estimate.basis == Estimate.Basis.MODEL:
+        sentences.append(
+            f"Most people in your position are treated {month_range(estimate.p10, estimate.p90)}"
+            f"; {estimate.p50:%B} is most likely."
+        )
+        sentences.append(
+            "This is an estimate, not an appointment: the hospital will contact you to book."
+        )
+    elif estimate.basis == Estimate.Basis.QUEUE_NOT_MOVING:
+        sentences.append(
+            "We cannot give you a date: lately, more urgent patients have joined this list "
+            "than have been treated from it, so places like yours have not been moving."
+        )
+    else:
+        sentences.append(
+            "We cannot give you a date yet: the hospital has not been sending us this list "
+            "for long enough to see how fast it moves."
+        )
+    return sentences

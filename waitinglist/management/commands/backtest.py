@@ -1,0 +1,32 @@
+"""backtest --provider ODS (shared/spec/command-line.md)."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from waitinglist import backtest
+from waitinglist.models import Provider
+
+
+class Command(BaseCommand):
+    help = (
+        "Replays the imported history: estimates at past weeks with only what was known then, "
+        "scored against what happened, for the portal's method and three baselines."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--provider", required=True, help="ODS code, e.g. RXX")
+        parser.add_argument(
+            "--step", type=int, default=backtest.DEFAULT_STEP, help="weeks between origins"
+        )
+
+    def handle(self, *args, **options) -> None:
+        code = options["provider"].upper()
+        provider = Provider.objects.filter(ods_code=code).first()
+        if provider is None:
+            raise CommandError(f"{code} is not a trust in this portal")
+        if options["step"] < 1:
+            raise CommandError("--step must be 1 or more")
+        result = backtest.run(provider, step=options["step"])
+        if not result.origins:
+            raise CommandError(f"{code} has too little history to replay")
+        for line in result.lines():
+            self.stdout.write(line)
