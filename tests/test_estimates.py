@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from tests.extracts import WEEK, pathway, week_of, write_extract
 from waitinglist import estimates
-from waitinglist.explanation import explain, month_range, ordinal
+from waitinglist.explanation import explain, month_range, ordinal, people_a_week
 from waitinglist.models import Estimate, Pathway, PathwayWeek, QueueRates
 from waitinglist.simulation import simulate_trust
 
@@ -81,6 +81,9 @@ def test_words():
         "between November 2026 and February 2027"
     )
     assert month_range(date(2027, 3, 2), date(2027, 3, 29)) == "in March 2027"
+    assert [people_a_week(r) for r in (0.2, 1.2, 29.6)] == [
+        "almost nobody", "about 1 person a week", "about 30 people a week",
+    ]  # fmt: skip
 
 
 # --- A simulated trust, imported ------------------------------------------------------------
@@ -200,7 +203,7 @@ def test_explanation_for_a_modelled_and_a_booked_pathway(tmp_path, trust):
     text = " ".join(explain(modelled.pathway))
     position = PathwayWeek.objects.get(pathway=modelled.pathway, snapshot=modelled.snapshot)
     assert f"You are {ordinal(position.position)} in the queue for " in text
-    assert "people a week were treated from this list" in text
+    assert "left this list to be treated" in text
     assert f"{modelled.p50:%B} is most likely" in text
     booked = Estimate.objects.filter(basis="booked").select_related("pathway__queue").first()
     assert f"Your date is booked: {booked.p50:%-d %B %Y}." in explain(booked.pathway)

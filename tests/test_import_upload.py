@@ -10,7 +10,7 @@ from portal.roles import Role
 from tests.conftest import wait_for
 from tests.extracts import pathway, write_extract
 from tests.factories import ProviderFactory, UserFactory
-from waitinglist.models import ImportRun, Snapshot
+from waitinglist.models import Estimate, ImportRun, Snapshot
 from waitinglist.tasks import import_upload
 
 
@@ -141,6 +141,10 @@ def test_a_real_worker_imports_an_upload(client, tmp_path, celery_worker):
     run.refresh_from_db()
     assert run.status == ImportRun.Status.DONE, run.message
     assert run.snapshot.pathways_imported == 5
+    # The worker then recomputes the trust's estimates, in a task of their own.
+    estimates = Estimate.objects.filter(snapshot=run.snapshot)
+    assert wait_for(lambda: estimates.count() == 5, seconds=60)
+    assert set(estimates.values_list("basis", flat=True)) == {"too-little-history"}
 
 
 @pytest.mark.django_db

@@ -142,7 +142,7 @@ def test_export_gives_each_ranked_pathway_its_queue_and_position(tmp_path, trust
     assert [booked[k] for k in ("estimate_p10", "estimate_p50", "estimate_p90", "basis")] == [
         "2026-03-20", "2026-03-20", "2026-03-20", "booked"
     ]  # fmt: skip
-    assert waiting["estimate_p50"] == "" and waiting["basis"] == "not-yet-estimated"
+    assert waiting["estimate_p50"] == "" and waiting["basis"] == "too-little-history"
 
 
 @pytest.mark.django_db

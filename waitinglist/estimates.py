@@ -48,6 +48,7 @@ HALF_LIFE_WEEKS = 6.0  # a week this long ago counts half as much as the latest
 MIN_WEEKS = 4  # weeks of leavers and joiners before any estimate
 CALIBRATION_WEEKS = 52  # past weeks whose projections teach the spread
 CALIBRATION_HALF_LIFE_WEEKS = 13.0  # recent weeks' projections teach more
+FOLLOW_UP = 1.5  # times the projection (plus a week) that must have passed
 CALIBRATION_SAMPLE = 60_000  # projections sampled across those weeks (all, in a small trust)
 MIN_TREATED = 100  # treated pathways among them before any estimate
 MIN_STRATUM_TREATED = 50  # for a length group to have a spread of its own
@@ -415,6 +416,10 @@ def spread_at(sample: Sample, outcomes, week: int) -> Spread | None:
     """
     ids, left, treated = outcomes
     usable = (sample.origin < week) & (sample.origin >= week - CALIBRATION_WEEKS)
+    # Only projections with time enough since to have mostly come true: a long projection
+    # made last month says little yet, and leaning on the few of them that came true early
+    # would bias the spread.
+    usable &= (week - sample.origin) >= FOLLOW_UP * (sample.weeks + 1)
     index = np.searchsorted(ids, sample.pathway[usable])
     origin = sample.origin[usable]
     left_week, was_treated = left[index], treated[index]

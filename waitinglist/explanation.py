@@ -24,11 +24,13 @@ def month_range(first: date, last: date) -> str:
     return f"between {first:%B %Y} and {last:%B %Y}"
 
 
-def about(rate: float) -> str:
+def people_a_week(rate: float) -> str:
     """A weekly figure as a person would say it."""
-    if rate < 1:
-        return "fewer than 1"
-    return f"about {round(rate):,}"
+    if rate < 0.5:
+        return "almost nobody"
+    if rate < 1.5:
+        return "about 1 person a week"
+    return f"about {round(rate):,} people a week"
 
 
 def list_name(pathway: Pathway) -> str:
@@ -56,11 +58,11 @@ def explain(pathway: Pathway) -> list[str]:
         sentences.append(f"Your date is booked: {estimate.p50:%-d %B %Y}.")
         return sentences
     if rates and rates.weeks_of_history:
-        weeks = min(rates.weeks_of_history, 12)
         sentences.append(
-            f"Over the last {weeks} weeks {about(rates.treated_per_week)} people a week were "
-            f"treated from this list, and {about(rates.joined_ahead_per_week)} people a week "
-            "who needed treatment more urgently joined ahead of you."
+            f"In recent weeks, {people_a_week(rates.treated_per_week)} "
+            "left this list to be treated, and "
+            f"{people_a_week(rates.joined_ahead_per_week)} who needed treatment more urgently "
+            "joined ahead of you."
         )
     if estimate.basis == Estimate.Basis.MODEL:
         sentences.append(

@@ -55,5 +55,7 @@ def import_upload(run_id: int) -> None:
 @shared_task
 def refresh_estimates(provider_id: int) -> None:
     """Recomputes a trust's estimates from its latest snapshot (after each import)."""
-    provider = Provider.objects.get(pk=provider_id)
+    provider = Provider.objects.filter(pk=provider_id).first()
+    if provider is None:  # the trust was removed since the import
+        return
     log.info("estimates for %s: %s", provider.ods_code, recompute(provider).summary())
