@@ -30,7 +30,7 @@ METHODS = {
     "p92-current": "clock start + 92nd percentile of current waits",
     "position-leavers": "position / mean weekly leavers (last 12 weeks)",
 }
-DEFAULT_STEP = 4
+DEFAULT_STEP = 1  # every past week, as the contract says
 MAX_FOLLOW_UP = 26  # weeks kept after the last origin, for outcomes to happen
 MAX_FIRST_ORIGIN = 26
 
