@@ -45,6 +45,7 @@ BANDS = 7  # 0 = not ranked (P5/P6), 1..6 as in waitinglist.ranking
 WINDOW_WEEKS = 26  # recent weeks the averages look back over
 PACE_QUANTILE = 0.75
 HALF_LIFE_WEEKS = 6.0  # a week this long ago counts half as much as the latest
+JOINED_HALF_LIFE_WEEKS = 13.0  # arrivals change slowly: a longer memory, less noise
 MIN_WEEKS = 4  # weeks of leavers and joiners before any estimate
 CALIBRATION_WEEKS = 52  # past weeks whose projections teach the spread
 CALIBRATION_HALF_LIFE_WEEKS = 13.0  # recent weeks' projections teach more
@@ -190,9 +191,8 @@ def rates_at(history: History, week: int) -> Rates:
     joined = history.joined[:, span, :]
     ahead = np.zeros((queues, len(span), BANDS))
     ahead[:, :, 2:] = np.cumsum(joined[:, :, 1:-1], axis=2)
-    joined_ahead = np.stack(
-        [weighted_median(ahead[:, :, band], weights) for band in range(BANDS)], axis=1
-    )
+    joined_weights = 0.5 ** ((week - span) / JOINED_HALF_LIFE_WEEKS)
+    joined_ahead = np.einsum("qwb,w->qb", ahead, joined_weights) / joined_weights.sum()
     at_risk = history.ranked[:, span - 1] @ weights
     removed = np.divide(
         history.removed[:, span] @ weights, at_risk, out=np.zeros(queues), where=at_risk > 0
