@@ -254,6 +254,8 @@ else:
 
 # The trust whose name the site shows to visitors who are not signed in (an ODS code).
 TRUST_ODS_CODE = env("TRUST_ODS_CODE", "").upper()
+# The site's public address, for links in letters and messages (activation codes).
+SITE_URL = envurl("SITE_URL", "http://127.0.0.1:8000", ("http", "https")).rstrip("/")
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"

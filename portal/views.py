@@ -36,6 +36,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "is_trust_staff": user.is_trust_staff,
             "is_gp_practice": user.has_role(Role.GP_PRACTICE),
             "has_mfa": user.authenticator_set.exists(),
+            "has_linked_record": user.patient_links.exists(),
         },
     )
 

@@ -40,8 +40,18 @@ def list_name(pathway: Pathway) -> str:
 
 
 def explain(pathway: Pathway) -> list[str]:
-    """Sentences explaining the pathway's place and estimate, in the order to show them."""
+    """Sentences explaining the pathway's place and estimate, reading what they rest on."""
     estimate = Estimate.objects.filter(pathway=pathway).first()
+    week = None
+    if estimate:
+        week = PathwayWeek.objects.filter(pathway=pathway, snapshot=estimate.snapshot).first()
+    rates = QueueRates.objects.filter(queue=pathway.queue, band=pathway.band).first()
+    return sentences_for(pathway, estimate, week.position if week else None, rates)
+
+
+def sentences_for(pathway: Pathway, estimate, position: int | None, rates) -> list[str]:
+    """The sentences, from what the caller has already loaded (the patient page loads the
+    figures of all a patient's pathways at once)."""
     if pathway.band is None:
         return [
             "You have asked to put your treatment on hold for now, so you are not in the "
@@ -49,11 +59,9 @@ def explain(pathway: Pathway) -> list[str]:
         ]
     if estimate is None:
         return ["We have not worked out an estimate for you yet. Please check again next week."]
-    week = PathwayWeek.objects.filter(pathway=pathway, snapshot=estimate.snapshot).first()
-    rates = QueueRates.objects.filter(queue=pathway.queue, band=pathway.band).first()
     sentences = []
-    if week and week.position:
-        sentences.append(f"You are {ordinal(week.position)} in the queue for {list_name(pathway)}.")
+    if position:
+        sentences.append(f"You are {ordinal(position)} in the queue for {list_name(pathway)}.")
     if estimate.basis == Estimate.Basis.BOOKED:
         sentences.append(f"Your date is booked: {estimate.p50:%-d %B %Y}.")
         return sentences

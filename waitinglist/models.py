@@ -339,3 +339,100 @@ class QueueRates(models.Model):
 
     def __str__(self) -> str:
         return f"queue {self.queue_id} band {self.band}"
+
+
+class PatientLink(models.Model):
+    """A portal account's access to one patient's records at one trust."""
+
+    class Method(models.TextChoices):
+        ACTIVATION_CODE = "activation-code", "Activation code and date of birth"
+        NHS_LOGIN = "nhs-login", "NHS login"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="patient_links"
+    )
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="links")
+    method = models.CharField(max_length=16, choices=Method)
+    linked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "patient"], name="one_link_per_user_patient")
+        ]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} to patient {self.patient_id}"
+
+
+class ActivationCode(models.Model):
+    """A single-use code a trust sends a patient so they can link their record.
+
+    Only a keyed hash of the code is stored (`waitinglist.activation`), so a copy of the
+    database does not give away working codes.
+    """
+
+    MAX_FAILURES = 5
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="activation_codes")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    failures = models.PositiveSmallIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"activation code {self.pk}"
+
+    def usable(self, now) -> bool:
+        return self.used_at is None and self.expires_at > now and self.failures < self.MAX_FAILURES
+
+
+class PatientResponse(models.Model):
+    """What a patient told the trust about one of their pathways (NHS England validation)."""
+
+    class Answer(models.TextChoices):
+        STILL_NEED = "still-need", "Yes, I still need this treatment"
+        NO_LONGER_NEED = "no-longer-need", "No, I no longer need it"
+        NOT_SURE = "not-sure", "I'm not sure"
+        WORSE = "worse", "My condition has got worse"
+
+    pathway = models.ForeignKey(Pathway, on_delete=models.CASCADE, related_name="responses")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    answer = models.CharField(max_length=16, choices=Answer)
+    details = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"response {self.pk} ({self.answer})"
+
+
+class AuditEvent(models.Model):
+    """Who saw or did what with whose record, and when: no clinical detail."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="audit_events")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    pathway = models.ForeignKey(Pathway, on_delete=models.CASCADE, null=True, related_name="+")
+    action = models.CharField(max_length=40)
+    at = models.DateTimeField(auto_now_add=True)
+    ip_address = models.GenericIPAddressField(null=True)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["provider", "-at"], name="audit_by_provider_time")]
+
+    def __str__(self) -> str:
+        return f"{self.action} by user {self.user_id}"

@@ -1,0 +1,180 @@
+"""What the patient's page shows for each of their open pathways, loaded in a fixed number
+of queries however many pathways or weeks there are.
+
+Every query starts from the signed-in user's own links to patients: no id from the request
+reaches these queries, so nobody can see another person's record.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from waitinglist.explanation import list_name, sentences_for
+from waitinglist.models import (
+    AuditEvent,
+    Pathway,
+    PathwayWeek,
+    PatientResponse,
+    QueueRates,
+    Snapshot,
+)
+from waitinglist.procedures import procedure_name
+from waitinglist.treatment_functions import TREATMENT_FUNCTIONS
+
+STALE_AFTER_DAYS = 13  # a weekly list older than this has missed an update
+RTT_STANDARD_WEEKS = 18
+CHART_WIDTH, CHART_HEIGHT, CHART_MARGIN = 600, 220, 40
+
+
+@dataclass
+class Chart:
+    """A server-drawn line of the position week by week (1 at the top)."""
+
+    points: str
+    weeks: list[tuple[date, int | None]]
+    top: int
+    first: date
+    last: date
+
+
+@dataclass
+class PathwayPage:
+    pathway: Pathway
+    specialty: str
+    list_name: str
+    procedure: str
+    weeks_waited: int
+    position: int | None
+    moved_since_last_week: int | None  # positive: moved up (nearer the front)
+    moved_since_joined: int | None
+    estimate: object
+    explanation: list[str]
+    updated: date | None
+    stale: bool
+    chart: Chart | None
+    responses: list[PatientResponse] = field(default_factory=list)
+
+    @property
+    def movement(self) -> list[str]:
+        """How the place changed, in words."""
+        said = []
+        week = self.moved_since_last_week
+        if week is not None:
+            if week > 0:
+                said.append(f"Up {_places(week)} since last week.")
+            elif week < 0:
+                said.append(
+                    f"Down {_places(-week)} since last week: people who needed treatment more "
+                    "urgently joined ahead of you."
+                )
+            else:
+                said.append("The same as last week.")
+        if self.moved_since_joined and self.moved_since_joined > 0:
+            said.append(f"Up {_places(self.moved_since_joined)} since you joined the list.")
+        return said
+
+
+def _places(n: int) -> str:
+    return f"{n:,} place" + ("" if n == 1 else "s")
+
+
+def open_pathways(user):
+    return Pathway.objects.filter(patient__links__user=user, left_snapshot__isnull=True)
+
+
+def pathway_pages(user, today: date) -> list[PathwayPage]:
+    pathways = list(
+        open_pathways(user)
+        .select_related("queue", "provider", "estimate")
+        .order_by("provider__name", "clock_start", "pk")
+    )
+    if not pathways:
+        return []
+    ids = [p.pk for p in pathways]
+    history: dict[int, list[tuple[date, int | None]]] = {pk: [] for pk in ids}
+    weeks = (
+        PathwayWeek.objects.filter(pathway_id__in=ids)
+        .order_by("snapshot__week_ending")
+        .values_list("pathway_id", "snapshot__week_ending", "position")
+    )
+    for pathway_id, week_ending, position in weeks:
+        history[pathway_id].append((week_ending, position))
+    latest = {
+        provider: week
+        for provider, week in Snapshot.objects.filter(
+            provider__in={p.provider_id for p in pathways}
+        )
+        .order_by("provider_id", "week_ending")
+        .values_list("provider_id", "week_ending")
+    }
+    rates = {
+        (r.queue_id, r.band): r
+        for r in QueueRates.objects.filter(queue_id__in={p.queue_id for p in pathways})
+    }
+    responses: dict[int, list[PatientResponse]] = {pk: [] for pk in ids}
+    for response in PatientResponse.objects.filter(pathway_id__in=ids).order_by("-created_at"):
+        responses[response.pathway_id].append(response)
+    return [
+        _page(p, history[p.pk], latest.get(p.provider_id), rates, responses[p.pk], today)
+        for p in pathways
+    ]
+
+
+def _page(pathway, weeks, latest, rates, responses, today) -> PathwayPage:
+    estimate = getattr(pathway, "estimate", None)
+    current = weeks[-1] if weeks and weeks[-1][0] == latest else None
+    position = current[1] if current else None
+    ranked = [(week, pos) for week, pos in weeks if pos]
+    moved_week = moved_joined = None
+    if position and len(weeks) >= 2 and weeks[-2][1]:
+        moved_week = weeks[-2][1] - position
+    if position and ranked:
+        moved_joined = ranked[0][1] - position
+    return PathwayPage(
+        pathway=pathway,
+        specialty=TREATMENT_FUNCTIONS.get(pathway.queue.treatment_function, ""),
+        list_name=list_name(pathway),
+        procedure=procedure_name(pathway.procedure_code),
+        weeks_waited=max(0, (today - pathway.clock_start).days // 7),
+        position=position,
+        moved_since_last_week=moved_week,
+        moved_since_joined=moved_joined,
+        estimate=estimate,
+        explanation=sentences_for(
+            pathway, estimate, position, rates.get((pathway.queue_id, pathway.band))
+        ),
+        updated=latest,
+        stale=latest is None or (today - latest).days > STALE_AFTER_DAYS,
+        chart=_chart(weeks),
+        responses=responses,
+    )
+
+
+def _chart(weeks) -> Chart | None:
+    ranked = [(week, pos) for week, pos in weeks if pos]
+    if len(ranked) < 2:
+        return None
+    top = max(pos for _, pos in ranked)
+    inner_w = CHART_WIDTH - 2 * CHART_MARGIN
+    inner_h = CHART_HEIGHT - 2 * CHART_MARGIN
+    first, last = ranked[0][0], ranked[-1][0]
+    span = max((last - first).days, 1)
+    points = " ".join(
+        f"{CHART_MARGIN + inner_w * (week - first).days / span:.1f},"
+        f"{CHART_MARGIN + inner_h * (pos - 1) / max(top - 1, 1):.1f}"
+        for week, pos in ranked
+    )
+    return Chart(points=points, weeks=weeks, top=top, first=first, last=last)
+
+
+def record_views(request, pages: list[PathwayPage]) -> None:
+    """One audit record per pathway shown: who, which, when, from where."""
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            provider_id=page.pathway.provider_id,
+            user=request.user,
+            pathway=page.pathway,
+            action="patient-page-viewed",
+            ip_address=request.META.get("REMOTE_ADDR"),
+        )
+        for page in pages
+    )
