@@ -215,3 +215,62 @@ def test_the_accessibility_check_does_catch_violations(page):
     page.goto("/")
     page.evaluate("document.querySelector('main').append(document.createElement('img'))")
     assert any(v.startswith("image-alt") for v in axe_violations(page))
+
+
+def test_a_patient_links_their_record_reads_their_wait_and_answers(page, tmp_path):
+    from datetime import timedelta
+
+    from django.core.management import call_command
+
+    from tests.extracts import WEEK, week_of
+    from waitinglist.models import PatientResponse
+
+    trust = ProviderFactory(ods_code="RXX", waiting_list_phone="0161 496 0000")
+    rows = [pathway("A1"), *[pathway(f"C{n}") for n in range(2, 6)]]
+    files = [
+        write_extract(tmp_path / f"w{w}.csv", week_of(rows[w:], WEEK + timedelta(weeks=w)))
+        for w in range(3)
+    ]
+    call_command("import_waiting_list", *map(str, files), "--allow-shrink")
+    call_command("issue_invitations", "--provider", "RXX", "--out", str(tmp_path / "codes.csv"))
+    code = next(
+        line.split(",")[1]
+        for line in (tmp_path / "codes.csv").read_text().splitlines()
+        if line.startswith("C4,")
+    )
+    patient = UserFactory(role=Role.PATIENT, password=PASSWORD)
+
+    page.goto("/activate/")
+    check_page(page)
+    follow(page, page.get_by_role("button", name="Continue"))
+    expect(page.locator(".nhsuk-error-summary")).to_be_visible()
+    check_page(page)
+    page.get_by_label("Activation code").fill(code)
+    page.get_by_label("Day").fill("17")
+    page.get_by_label("Month").fill("5")
+    page.get_by_label("Year").fill("1960")
+    follow(page, page.get_by_role("button", name="Continue"))
+    check_page(page)
+    follow(page, page.get_by_role("link", name="I already have an account: sign in"))
+    page.get_by_label("Email").fill(patient.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    follow(page, page.get_by_role("button", name="Sign in"))
+
+    expect(page.get_by_role("heading", name="Your hospital waits")).to_be_visible()
+    expect(page.get_by_text("Your hospital record is linked to your account.")).to_be_visible()
+    check_page(page)
+    page.get_by_label("Yes, I still need this treatment").check()
+    follow(page, page.get_by_role("button", name="Send to the hospital"))
+    check_page(page)
+    assert PatientResponse.objects.get().answer == "still-need"
+    page.set_viewport_size({"width": 320, "height": 640})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+
+    page.context.clear_cookies()
+    staff = UserFactory(role=Role.CLINICAL_REVIEWER, provider=trust, password=PASSWORD)
+    page.set_viewport_size({"width": 1024, "height": 768})
+    sign_in(page, staff.email)
+    page.goto("/staff/responses/")
+    check_page(page)
+    follow(page, page.get_by_role("button", name="Mark as reviewed"))
+    check_page(page)

@@ -298,3 +298,11 @@ def test_staff_see_only_their_own_trusts_responses_and_audit(imported, tmp_path,
 def test_patient_pages_need_signing_in(client):
     for url in (reverse("waitinglist:my_wait"), reverse("waitinglist:activate_complete")):
         assert client.get(url).headers["Location"].startswith(reverse("account_login"))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", [Role.PATIENT, Role.GP_PRACTICE])
+def test_patients_and_gps_cannot_open_the_trust_inbox(client, trust, role):
+    client.force_login(UserFactory(role=role))
+    assert client.get(reverse("waitinglist:responses")).status_code == 403
+    assert client.get(reverse("waitinglist:audit")).status_code == 403
