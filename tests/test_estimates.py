@@ -203,8 +203,8 @@ def test_explanation_for_a_modelled_and_a_booked_pathway(tmp_path, trust):
     text = " ".join(explain(modelled.pathway))
     position = PathwayWeek.objects.get(pathway=modelled.pathway, snapshot=modelled.snapshot)
     assert f"You are {ordinal(position.position)} in the queue for " in text
-    assert "left this list to be treated" in text
-    assert f"{modelled.p50:%B} is most likely" in text
+    assert "on this list had their treatment." in text
+    assert f"{modelled.p50:%B} is most likely." in text
     booked = Estimate.objects.filter(basis="booked").select_related("pathway__queue").first()
     assert f"Your date is booked: {booked.p50:%-d %B %Y}." in explain(booked.pathway)
 

@@ -306,3 +306,31 @@ def test_patients_and_gps_cannot_open_the_trust_inbox(client, trust, role):
     client.force_login(UserFactory(role=role))
     assert client.get(reverse("waitinglist:responses")).status_code == 403
     assert client.get(reverse("waitinglist:audit")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_page_reads_at_a_reading_age_of_11_or_under(tmp_path, trust, client):
+    import html
+
+    import readability
+
+    from waitinglist.models import Estimate
+    from waitinglist.simulation import simulate_trust
+
+    files = simulate_trust("RXX", 30, seed=3, out=tmp_path, pathways=800, last_week=TODAY)
+    run("import_waiting_list", *map(str, files))
+    estimate = Estimate.objects.filter(basis="model").select_related("pathway").first()
+    user = UserFactory(role=Role.PATIENT)
+    PatientLink.objects.create(user=user, patient=estimate.pathway.patient, method="nhs-login")
+    client.force_login(user)
+    page = client.get(reverse("waitinglist:my_wait")).content.decode()
+    main = page[page.index("<main") : page.index("</main>")]
+    main = re.sub(r"<(svg|details|form|table)[\s>].*?</\1>", " ", main, flags=re.S)
+    paragraphs = re.findall(r"<p[\s>](.*?)</p>", main, flags=re.S)
+    words = [html.unescape(re.sub(r"<[^>]+>|\s+", " ", p)).strip() for p in paragraphs]
+    sentences = [s for p in words for s in re.split(r"(?<=[.!?])\s+", p) if s]
+    assert len(sentences) >= 10
+    grades = readability.getmeasures("\n".join(sentences), lang="en")["readability grades"]
+    # Flesch-Kincaid grade 6 is a reading age of about 11 (grade + 5).
+    print("Flesch-Kincaid grade", grades["Kincaid"])
+    assert grades["Kincaid"] <= 6, (grades["Kincaid"], sentences)

@@ -54,8 +54,8 @@ def sentences_for(pathway: Pathway, estimate, position: int | None, rates) -> li
     figures of all a patient's pathways at once)."""
     if pathway.band is None:
         return [
-            "You have asked to put your treatment on hold for now, so you are not in the "
-            "queue at the moment. Contact the waiting-list team when you are ready."
+            "You have asked to put your treatment on hold, so you are not in the queue for "
+            "now. Contact the waiting-list team when you are ready."
         ]
     if estimate is None:
         return ["We have not worked out an estimate for you yet. Please check again next week."]
@@ -67,27 +67,27 @@ def sentences_for(pathway: Pathway, estimate, position: int | None, rates) -> li
         return sentences
     if rates and rates.weeks_of_history:
         sentences.append(
-            f"In recent weeks, {people_a_week(rates.treated_per_week)} "
-            "left this list to be treated, and "
-            f"{people_a_week(rates.joined_ahead_per_week)} who needed treatment more urgently "
-            "joined ahead of you."
+            f"In recent weeks, {people_a_week(rates.treated_per_week)} on this list had "
+            "their treatment."
+        )
+        sentences.append(
+            f"{people_a_week(rates.joined_ahead_per_week).capitalize()} joined ahead of you, "
+            "because they needed treatment sooner."
         )
     if estimate.basis == Estimate.Basis.MODEL:
         sentences.append(
-            f"Most people in your position are treated {month_range(estimate.p10, estimate.p90)}"
-            f"; {estimate.p50:%B} is most likely."
+            f"Most people in your place are treated {month_range(estimate.p10, estimate.p90)}."
         )
-        sentences.append(
-            "This is an estimate, not an appointment: the hospital will contact you to book."
-        )
+        sentences.append(f"{estimate.p50:%B} is most likely.")
+        sentences.append("This is not an appointment. The hospital will contact you to book.")
     elif estimate.basis == Estimate.Basis.QUEUE_NOT_MOVING:
         sentences.append(
-            "We cannot give you a date: lately, more urgent patients have joined this list "
-            "than have been treated from it, so places like yours have not been moving."
+            "We cannot give you a date yet. Lately, more people who need treatment sooner "
+            "have joined this list than have left it, so places like yours have not moved."
         )
     else:
         sentences.append(
-            "We cannot give you a date yet: the hospital has not been sending us this list "
-            "for long enough to see how fast it moves."
+            "We cannot give you a date yet. The hospital has not sent us this list for long "
+            "enough to see how fast it moves."
         )
     return sentences

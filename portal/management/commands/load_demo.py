@@ -9,7 +9,7 @@ from portal.models import User
 from portal.roles import Role
 from waitinglist.estimates import recompute
 from waitinglist.importer import import_snapshot
-from waitinglist.models import Provider
+from waitinglist.models import Estimate, PatientLink, Provider
 from waitinglist.simulation import simulate_trust
 
 DEMO_PASSWORD = "wait-well-demo-2026"
@@ -50,6 +50,7 @@ class Command(BaseCommand):
             for email, role, superuser in DEMO_ACCOUNTS:
                 self.make_account(email, role, superuser, trust)
         self.load_history(trust)
+        self.link_demo_patient(trust)
         self.stdout.write(f"Demo trust: {trust}")
         self.stdout.write(f"Demo accounts (password for each: {DEMO_PASSWORD}):")
         for email, role, _ in DEMO_ACCOUNTS:
@@ -67,6 +68,23 @@ class Command(BaseCommand):
             import_snapshot(path)
         self.stdout.write(f"  {trust.latest_snapshot.summary()}")
         self.stdout.write(f"  estimates: {recompute(trust).summary()}")
+
+    def link_demo_patient(self, trust: Provider) -> None:
+        """The demo patient account sees one simulated patient's waits: one with a modelled
+        estimate, part-way down a queue, so the page has something to explain."""
+        user = User.objects.get(email=DEMO_ACCOUNTS[0][0])
+        if user.patient_links.exists():
+            return
+        estimate = (
+            Estimate.objects.filter(snapshot__provider=trust, basis=Estimate.Basis.MODEL)
+            .select_related("pathway")
+            .order_by("p50", "pathway_id")
+        )
+        chosen = estimate[estimate.count() // 3] if estimate.exists() else None
+        if chosen is not None:
+            PatientLink.objects.create(
+                user=user, patient_id=chosen.pathway.patient_id, method="activation-code"
+            )
 
     def make_account(self, email: str, role: Role, superuser: bool, trust: Provider) -> None:
         user = User.objects.filter(email=email).first() or User(email=email)
