@@ -274,3 +274,86 @@ def test_a_patient_links_their_record_reads_their_wait_and_answers(page, tmp_pat
     check_page(page)
     follow(page, page.get_by_role("button", name="Mark as reviewed"))
     check_page(page)
+
+
+def tab_to(page, selector: str, presses: int = 80) -> None:
+    """Presses Tab until the element is focused, as a keyboard user would; fails if it never is."""
+    target = page.locator(selector)
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if target.evaluate("el => el === document.activeElement"):
+            return
+    raise AssertionError(f"{selector} cannot be reached with the Tab key")
+
+
+def test_the_whole_patient_journey_works_with_the_keyboard_alone(page, tmp_path):
+    from datetime import timedelta
+
+    from django.core.management import call_command
+
+    from tests.extracts import WEEK, week_of
+    from waitinglist.models import PatientLink, PatientResponse
+
+    ProviderFactory(ods_code="RXX")
+    rows = [pathway(f"K{n}") for n in range(1, 5)]
+    files = [
+        write_extract(tmp_path / f"w{w}.csv", week_of(rows, WEEK + timedelta(weeks=w)))
+        for w in range(2)
+    ]
+    call_command("import_waiting_list", *map(str, files))
+    call_command("issue_invitations", "--provider", "RXX", "--out", str(tmp_path / "codes.csv"))
+    code = (tmp_path / "codes.csv").read_text().splitlines()[1].split(",")[1]
+    patient = UserFactory(role=Role.PATIENT, password=PASSWORD)
+
+    page.goto("/activate/")
+    tab_to(page, "#id_code")
+    page.keyboard.type(code)
+    for field, value in (("#id_day", "17"), ("#id_month", "5"), ("#id_year", "1960")):
+        tab_to(page, field)
+        page.keyboard.type(value)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    tab_to(page, "text=I already have an account: sign in")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    tab_to(page, "input[name=login]")
+    page.keyboard.type(patient.email)
+    tab_to(page, "input[name=password]")
+    page.keyboard.type(PASSWORD)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Your hospital waits")).to_be_visible()
+    assert PatientLink.objects.get().user == patient
+
+    tab_to(page, "input[name=answer] >> nth=0")
+    page.keyboard.press("Space")
+    tab_to(page, "button:has-text('Send to the hospital')")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(page.get_by_text("will see your answer")).to_be_visible()
+    assert PatientResponse.objects.get().answer == "still-need"
+
+
+@pytest.mark.parametrize("width", [320, 640])  # 640 CSS pixels: a 1280-pixel screen at 200%
+def test_the_patient_page_reflows_without_sideways_scrolling(page, tmp_path, width):
+    from datetime import timedelta
+
+    from django.core.management import call_command
+
+    from tests.extracts import WEEK, week_of
+    from waitinglist.models import Patient, PatientLink
+
+    ProviderFactory(ods_code="RXX")
+    rows = [pathway(f"Z{n}") for n in range(1, 5)]
+    files = [
+        write_extract(tmp_path / f"w{w}.csv", week_of(rows, WEEK + timedelta(weeks=w)))
+        for w in range(3)
+    ]
+    call_command("import_waiting_list", *map(str, files))
+    patient = UserFactory(role=Role.PATIENT, password=PASSWORD)
+    PatientLink.objects.create(user=patient, patient=Patient.objects.first(), method="nhs-login")
+    sign_in(page, patient.email)
+    page.goto("/my-wait/")
+    page.set_viewport_size({"width": width, "height": 800})
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    check_page(page)
