@@ -41,11 +41,13 @@ from portal.roles import Role
 from waitinglist.models import Estimate, PatientLink
 estimates = Estimate.objects.filter(basis="model").order_by("pathway_id")[:{patients}]
 for n, estimate in enumerate(estimates):
-    user = User.objects.create_user(email=f"patient{{n}}@bench.invalid", password=None)
-    user.add_role(Role.PATIENT)
-    PatientLink.objects.create(
-        user=user, patient_id=estimate.pathway.patient_id, method="nhs-login"
-    )
+    user = User.objects.filter(email=f"patient{{n}}@bench.invalid").first()
+    if user is None:
+        user = User.objects.create_user(email=f"patient{{n}}@bench.invalid", password=None)
+        user.add_role(Role.PATIENT)
+        PatientLink.objects.create(
+            user=user, patient_id=estimate.pathway.patient_id, method="nhs-login"
+        )
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
@@ -68,14 +70,18 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=20)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the database of the last run: no import"
+    )
     args = parser.parse_args()
     url = os.environ.get(
         "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/waitwell_page_bench"
     )
     base, name = url.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
+    if not args.reuse:
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            admin.execute(f'CREATE DATABASE "{name}"')
     with tempfile.TemporaryDirectory() as folder:
         port = free_port()
         env = {
@@ -98,16 +104,8 @@ def main() -> None:
 
         manage("migrate", "-v0")
         manage("collectstatic", "--noinput", "-v0")
-        manage(
-            "shell", "-v0", "-c",
-            "from waitinglist.models import Provider; "
-            f"Provider.objects.create(ods_code='{PROVIDER}', name='Benchmark Trust')",
-        )  # fmt: skip
-        files = simulate_trust(
-            PROVIDER, args.weeks, seed=1, out=Path(folder) / "x", pathways=args.pathways,
-            last_week=LAST_WEEK,
-        )  # fmt: skip
-        manage("import_waiting_list", *map(str, files))
+        if not args.reuse:
+            setup(manage, args, folder)
         keys = manage(
             "shell", "-v0", "-c", SESSIONS.format(patients=args.patients), capture=True
         ).split()
@@ -124,6 +122,20 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+def setup(manage, args, folder: str) -> None:
+    """The trust and its weeks, imported (not timed)."""
+    manage(
+        "shell", "-v0", "-c",
+        "from waitinglist.models import Provider; "
+        f"Provider.objects.create(ods_code='{PROVIDER}', name='Benchmark Trust')",
+    )  # fmt: skip
+    files = simulate_trust(
+        PROVIDER, args.weeks, seed=1, out=Path(folder) / "x", pathways=args.pathways,
+        last_week=LAST_WEEK,
+    )  # fmt: skip
+    manage("import_waiting_list", *map(str, files))
 
 
 def wait_until_up(port: int) -> None:

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 
 LOGIN_AT = "portal_login_at"
 LAST_SEEN = "portal_last_seen"
+LAST_SEEN_PRECISION = 60  # seconds
 
 audit = logging.getLogger("portal.audit")
 
@@ -37,5 +38,7 @@ class SessionTimeoutMiddleware:
             )
             logout(request)
             messages.info(request, "You have been signed out to keep your information safe.")
-        else:
+        elif LAST_SEEN not in session or now - last_seen >= LAST_SEEN_PRECISION:
+            # Saving the session is a database write: once a minute is precise enough for a
+            # 30-minute idle limit, and spares the write on most page views.
             session[LAST_SEEN] = now

@@ -13,6 +13,7 @@ from waitinglist.models import (
     AuditEvent,
     Pathway,
     PathwayWeek,
+    PatientLink,
     PatientResponse,
     QueueRates,
     Snapshot,
@@ -54,6 +55,14 @@ class PathwayPage:
     responses: list[PatientResponse] = field(default_factory=list)
 
     @property
+    def cache_key(self) -> str:
+        """Changes whenever the cached part of the page would: a new week's import (snapshot,
+        estimate), another week waited, the data going stale."""
+        estimate = self.estimate
+        snapshot = estimate.snapshot_id if estimate else 0
+        return f"{self.pathway.pk}:{self.updated}:{snapshot}:{self.weeks_waited}:{self.stale}"
+
+    @property
     def movement(self) -> list[str]:
         """How the place changed, in words."""
         said = []
@@ -81,12 +90,23 @@ def open_pathways(user):
     return Pathway.objects.filter(patient__links__user=user, left_snapshot__isnull=True)
 
 
+def _own_pathways(user):
+    """The patient's pathways, open or not, in two simple queries rather than one wide join:
+    planning the join cost more than running both, and a filter on `left_snapshot` could lead
+    the planner, with statistics a fresh import has made stale, to scan the open pathways of
+    the whole trust (17 ms instead of 0.1 ms, measured)."""
+    patients = list(PatientLink.objects.filter(user=user).values_list("patient_id", flat=True))
+    return Pathway.objects.filter(patient_id__in=patients)
+
+
 def pathway_pages(user, today: date) -> list[PathwayPage]:
-    pathways = list(
-        open_pathways(user)
+    pathways = [
+        pathway
+        for pathway in _own_pathways(user)
         .select_related("queue", "provider", "estimate")
         .order_by("provider__name", "clock_start", "pk")
-    )
+        if pathway.left_snapshot_id is None
+    ]
     if not pathways:
         return []
     ids = [p.pk for p in pathways]
