@@ -334,3 +334,23 @@ def test_the_page_reads_at_a_reading_age_of_11_or_under(tmp_path, trust, client)
     # Flesch-Kincaid grade 6 is a reading age of about 11 (grade + 5).
     print("Flesch-Kincaid grade", grades["Kincaid"])
     assert grades["Kincaid"] <= 6, (grades["Kincaid"], sentences)
+
+
+@pytest.mark.django_db
+def test_a_new_patient_signs_up_and_verifies_and_the_record_is_linked(imported, tmp_path, client):
+    from django.core import mail
+
+    from tests.test_accounts import code_from, sign_up
+
+    code = invitations(tmp_path)["A2"]["activation_code"]
+    activate(client, code)
+    sign_up(client, "new.patient@example.com")
+    verified = client.post(
+        reverse("account_email_verification_sent"), {"code": code_from(mail.outbox[-1])}
+    )
+    assert verified.status_code == 302
+    link = PatientLink.objects.get(user__email="new.patient@example.com")
+    assert link.patient.pathways.filter(identifier="A2").exists()
+    assert ActivationCode.objects.get(used_at__isnull=False).used_by == link.user
+    # Wherever the journey ends, the page is there.
+    assert "Your place in the queue" in client.get(reverse("waitinglist:my_wait")).content.decode()

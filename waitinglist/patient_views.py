@@ -16,8 +16,7 @@ from waitinglist import activation
 from waitinglist.forms import ActivationForm, ResponseForm
 from waitinglist.models import AuditEvent, PatientResponse
 from waitinglist.patient_page import RTT_STANDARD_WEEKS, open_pathways, pathway_pages, record_views
-
-PENDING = "pending_activation_code"
+from waitinglist.signals import PENDING
 
 
 def activate(request: HttpRequest) -> HttpResponse:
@@ -38,12 +37,16 @@ def activate(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def activate_complete(request: HttpRequest) -> HttpResponse:
-    """Step 2, once signed in: the checked code links the record to this account."""
+    """Step 2, once signed in. Signing in has usually linked the record already
+    (`waitinglist.signals`); a patient who was signed in all along is linked here."""
     code_id = request.session.pop(PENDING, None)
-    if code_id is None or activation.link(request.user, code_id) is None:
-        messages.error(request, activation.CodeRefused.message)
+    if code_id is not None:
+        if activation.link(request.user, code_id) is None:
+            messages.error(request, activation.CodeRefused.message)
+            return redirect("waitinglist:activate")
+        messages.success(request, "Your hospital record is linked to your account.")
+    elif not request.user.patient_links.exists():
         return redirect("waitinglist:activate")
-    messages.success(request, "Your hospital record is linked to your account.")
     return redirect("waitinglist:my_wait")
 
 
