@@ -14,4 +14,8 @@ def site(request: HttpRequest) -> dict:
         trust = user.provider
     else:
         trust = Provider.objects.for_site(settings.TRUST_ODS_CODE)
-    return {"service_name": SERVICE_NAME, "trust": trust}
+    return {
+        "service_name": SERVICE_NAME,
+        "trust": trust,
+        "nhs_login_enabled": bool(settings.NHS_LOGIN_CLIENT_ID),
+    }

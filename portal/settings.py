@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.socialaccount",
+    "portal.nhs_login",
     "portal",
     "waitinglist",
     "advice",
@@ -167,6 +169,40 @@ ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_REAUTHENTICATION_REQUIRED = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "Wait Well: "
+
+# NHS login (OpenID Connect; docs/patients.md). Off unless a client id is configured. The
+# client authenticates with a JWT signed RS512 by its private key (private_key_jwt), and asks
+# for identity verified to P9 (the vector of trust NHS login calls high).
+NHS_LOGIN_CLIENT_ID = env("NHS_LOGIN_CLIENT_ID", "")
+NHS_LOGIN_SERVER_URL = envurl(
+    "NHS_LOGIN_SERVER_URL", "https://auth.login.nhs.uk", ("https", "http")
+).rstrip("/")
+NHS_LOGIN_PRIVATE_KEY_FILE = env("NHS_LOGIN_PRIVATE_KEY_FILE", "")
+NHS_LOGIN_VTR = env("NHS_LOGIN_VTR", '["P9.Cp.Cd","P9.Cp.Ck","P9.Cm"]')
+SOCIALACCOUNT_PROVIDERS = {
+    "nhs_login": {
+        "APPS": [
+            {
+                "provider_id": "nhs_login",
+                "name": "NHS login",
+                "client_id": NHS_LOGIN_CLIENT_ID,
+                "secret": "",
+                "settings": {
+                    "server_url": NHS_LOGIN_SERVER_URL,
+                    "scope": ["openid", "profile", "email"],
+                    "auth_params": {"vtr": NHS_LOGIN_VTR},
+                    "fetch_userinfo": False,
+                },
+            }
+        ]
+        if NHS_LOGIN_CLIENT_ID
+        else []
+    }
+}
+SOCIALACCOUNT_ADAPTER = "portal.nhs_login.views.SocialAccountAdapter"
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"  # NHS login has verified the email address
+SOCIALACCOUNT_STORE_TOKENS = False
 ACCOUNT_RATE_LIMITS = {
     # Five wrong passwords for one account in five minutes, or ten from one address in a
     # minute, lock further attempts out (OWASP ASVS 2.2.1).
@@ -210,7 +246,9 @@ SECURE_CSP = {
     "connect-src": [CSP.SELF],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.NONE],
-    "form-action": [CSP.SELF],
+    # Browsers apply form-action to the redirect after a form is sent: "Continue with NHS
+    # login" posts here and is redirected to NHS login.
+    "form-action": [CSP.SELF, *([NHS_LOGIN_SERVER_URL] if NHS_LOGIN_CLIENT_ID else [])],
     "frame-ancestors": [CSP.NONE],
 }
 

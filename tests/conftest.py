@@ -149,3 +149,53 @@ def wait_for(condition, seconds: float = 30) -> bool:
             return True
         time.sleep(0.2)
     return False
+
+
+RECORD_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  (window.__cspViolations = window.__cspViolations || []).push(
+    e.violatedDirective + " blocked " + (e.blockedURI || "inline"));
+});
+"""
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    # Playwright's sync API runs an event loop in this thread; Django's ORM calls in the tests
+    # are still synchronous, so allow them.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+@pytest.fixture
+def page(chromium, live_server, settings):
+    # The live server speaks plain HTTP, so cookies cannot be marked Secure here.
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    context = chromium.new_context(
+        base_url=live_server.url, viewport={"width": 1024, "height": 768}
+    )
+    context.set_default_timeout(10_000)
+    # The NHS.UK font host is out of reach from a test machine: fail those requests at once.
+    context.route("https://assets.nhs.uk/**", lambda route: route.abort())
+    context.add_init_script(RECORD_CSP_VIOLATIONS)
+    page = context.new_page()
+    yield page
+    context.close()

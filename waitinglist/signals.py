@@ -2,13 +2,33 @@
 them in once their email address is verified) has their record linked as they sign in,
 wherever the sign-in journey ends."""
 
+from allauth.socialaccount.models import SocialAccount
 from django.contrib import messages
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 
+from portal.nhs_login import views as nhs_login
+from portal.roles import Role
 from waitinglist import activation
+from waitinglist.models import Patient, PatientLink
 
 PENDING = "pending_activation_code"
+
+
+@receiver(user_logged_in)
+def link_nhs_login_records(sender, request, user, **kwargs) -> None:
+    """Signed in with NHS login: every pathway of the NHS number it verified is theirs."""
+    account = SocialAccount.objects.filter(user=user, provider=nhs_login.PROVIDER_ID).first()
+    if account is None:
+        return
+    number = nhs_login.verified_nhs_number(account.extra_data)
+    if number is None:
+        return
+    for patient in Patient.objects.filter(nhs_number=number):
+        PatientLink.objects.get_or_create(
+            user=user, patient=patient, defaults={"method": PatientLink.Method.NHS_LOGIN}
+        )
+    user.add_role(Role.PATIENT)
 
 
 @receiver(user_logged_in)
