@@ -1,12 +1,16 @@
-"""Audit log of sign-ins and refusals (OWASP ASVS 7.2): user ids only, never credentials."""
+"""Audit log of sign-ins and refusals (OWASP ASVS 7.2): user ids only, never credentials. And
+the cached trust every page names, forgotten when trusts change."""
 
 import logging
 import time
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from portal.context_processors import forget_site_trust
 from portal.middleware import LAST_SEEN, LOGIN_AT
+from waitinglist.models import Provider
 
 audit = logging.getLogger("portal.audit")
 
@@ -29,3 +33,8 @@ def record_logout(sender, request, user, **kwargs) -> None:
 def record_login_failure(sender, credentials, request=None, **kwargs) -> None:
     # The email typed is personal data and may belong to nobody: log only that it failed.
     audit.warning("login failed ip=%s", request.META.get("REMOTE_ADDR") if request else "-")
+
+
+@receiver([post_save, post_delete], sender=Provider)
+def trust_changed(sender, **kwargs) -> None:
+    forget_site_trust()

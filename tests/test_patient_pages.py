@@ -221,6 +221,52 @@ def test_the_page_costs_the_same_queries_for_one_pathway_or_many(imported, tmp_p
     assert len(four) == len(one)
 
 
+def _page_queries(client) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        client.get(reverse("waitinglist:my_wait"))
+    return [q["sql"] for q in queries]
+
+
+@pytest.mark.django_db
+def test_a_second_view_reads_the_page_from_the_cache_but_is_still_audited(
+    imported, tmp_path, client
+):
+    user = linked_client(client, tmp_path, "A2")
+    first, second = _page_queries(client), _page_queries(client)
+    assert any("waitinglist_pathwayweek" in sql for sql in first)
+    assert not any("waitinglist_pathway" in sql for sql in second)
+    assert len(second) < len(first) - 4
+    assert AuditEvent.objects.filter(user=user, action="patient-page-viewed").count() == 2
+
+
+@pytest.mark.django_db
+def test_the_cached_page_follows_a_new_week_a_review_and_the_trusts_details(
+    imported, tmp_path, client, monkeypatch
+):
+    monkeypatch.setattr("django.utils.timezone.localdate", lambda: TODAY + timedelta(weeks=1))
+    linked_client(client, tmp_path, "A2")
+    page = client.get(reverse("waitinglist:my_wait")).content.decode()
+    assert "4th" in page and "Test NHS Trust, renamed" not in page
+
+    x7 = pathway("X99")["NHS_NUMBER"]
+    rows = [pathway("A2", NHS_NUMBER=x7), pathway("B3", PERSON_BIRTH_DATE="1971-01-02")]
+    rows.append(pathway("C8", REFERRAL_TO_TREATMENT_PERIOD_START_DATE="2025-06-01"))
+    week = write_extract(tmp_path / "w3.csv", week_of(rows, WEEK + timedelta(weeks=3)))
+    run("import_waiting_list", str(week), "--allow-shrink")  # C6 and C7 were treated
+    assert "2nd" in client.get(reverse("waitinglist:my_wait")).content.decode()
+
+    a2 = Pathway.objects.get(identifier="A2")
+    client.post(reverse("waitinglist:respond", args=[a2.pk]), {"answer": "still-need"})
+    stored = PatientResponse.objects.get()
+    stored.reviewed_at = timezone.now()
+    stored.save()
+    imported.name = "Test NHS Trust, renamed"
+    imported.save()
+    page = client.get(reverse("waitinglist:my_wait")).content.decode()
+    assert "the waiting-list team has seen this" in page
+    assert "Test NHS Trust, renamed" in page
+
+
 # --- Telling the trust ----------------------------------------------------------------------
 
 

@@ -40,6 +40,7 @@ from waitinglist.models import (
     QueueWeek,
     Snapshot,
 )
+from waitinglist.patient_page import patient_data_changed
 
 BANDS = 7  # 0 = not ranked (P5/P6), 1..6 as in waitinglist.ranking
 WINDOW_WEEKS = 26  # recent weeks the averages look back over
@@ -495,6 +496,7 @@ def recompute(provider: Provider) -> Result:
             rows.append((pathway, None, None, None, basis))
             result.without[basis] = result.without.get(basis, 0) + 1
     _store(provider, snapshot, rows, history, rates)
+    patient_data_changed()
     return result
 
 

@@ -20,6 +20,7 @@ from waitinglist import history
 from waitinglist.extract import ExtractReader, ExtractRefused, Rejection, StagedRow, file_sha256
 from waitinglist.history import STAGING, STAGING_COLUMNS
 from waitinglist.models import Provider, Snapshot
+from waitinglist.patient_page import patient_data_changed
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,8 @@ def import_snapshot(
         pass
     except ExtractRefused as refusal:
         raise ImportRefused(str(refusal), reader.report_csv()) from None
+    if not dry_run:
+        patient_data_changed()
     return result
 
 

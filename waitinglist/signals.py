@@ -1,16 +1,19 @@
 """A patient who checked their activation code before signing in (or signing up, which signs
 them in once their email address is verified) has their record linked as they sign in,
-wherever the sign-in journey ends."""
+wherever the sign-in journey ends. And a change to anything a patient page shows makes every
+cached patient page stale."""
 
 from allauth.socialaccount.models import SocialAccount
 from django.contrib import messages
 from django.contrib.auth.signals import user_logged_in
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from portal.nhs_login import views as nhs_login
 from portal.roles import Role
 from waitinglist import activation
-from waitinglist.models import Patient, PatientLink
+from waitinglist.models import Patient, PatientLink, PatientResponse, Provider
+from waitinglist.patient_page import patient_data_changed
 
 PENDING = "pending_activation_code"
 
@@ -41,3 +44,11 @@ def link_pending_record(sender, request, user, **kwargs) -> None:
         messages.success(
             request, "Your hospital record is linked to your account.", fail_silently=True
         )
+
+
+@receiver([post_save, post_delete], sender=PatientLink)
+@receiver([post_save, post_delete], sender=PatientResponse)
+@receiver([post_save, post_delete], sender=Provider)
+def patient_pages_changed(sender, **kwargs) -> None:
+    # Imports and estimates write in bulk, without signals: they call this themselves.
+    patient_data_changed()
