@@ -8,11 +8,14 @@ simulated patients (one thread each, keep-alive connections, each signed in with
 session) load their page as fast as they can for `--seconds`. Prints pages per second and the
 latency percentiles. Targets: at least 200 pages a second, 95th percentile under 100 ms, at 20
 concurrent patients. Uses BENCH_DATABASE_URL (default
-postgres://postgres@127.0.0.1:5432/waitwell_page_bench), a database it drops and recreates.
+postgres://postgres@127.0.0.1:5432/waitwell_page_bench), a database it drops and recreates,
+and BENCH_REDIS_URL (default redis://127.0.0.1:6379/12) for the cache and sessions, as in
+production; it empties that Redis database.
 """
 
 import argparse
 import http.client
+import itertools
 import os
 import socket
 import statistics
@@ -35,11 +38,13 @@ PROVIDER = "RBP"
 LAST_WEEK = date(2026, 11, 22)
 SESSIONS = """
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
+from importlib import import_module
+from django.conf import settings
+SessionStore = import_module(settings.SESSION_ENGINE).SessionStore
 from portal.models import User
 from portal.roles import Role
 from waitinglist.models import Estimate, PatientLink
-estimates = Estimate.objects.filter(basis="model").order_by("pathway_id")[:{patients}]
+estimates = Estimate.objects.filter(basis="model").order_by("pathway_id")[:{accounts}]
 for n, estimate in enumerate(estimates):
     user = User.objects.filter(email=f"patient{{n}}@bench.invalid").first()
     if user is None:
@@ -67,7 +72,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pathways", type=int, default=200_000)
     parser.add_argument("--weeks", type=int, default=16)
-    parser.add_argument("--patients", type=int, default=20)
+    parser.add_argument("--patients", type=int, default=20, help="concurrent patients")
+    parser.add_argument("--accounts", type=int, default=0, help="accounts (default: patients)")
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument(
@@ -77,6 +83,7 @@ def main() -> None:
     url = os.environ.get(
         "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/waitwell_page_bench"
     )
+    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
     base, name = url.rsplit("/", 1)
     if not args.reuse:
         with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
@@ -87,6 +94,7 @@ def main() -> None:
         env = {
             **os.environ,
             "DATABASE_URL": url,
+            "REDIS_URL": redis_url,
             "VAR_DIR": folder,
             "SECRET_KEY": "benchmark-only-secret-key-0123456789-0123456789-0123456789",
             "LOG_LEVEL": "WARNING",
@@ -103,11 +111,16 @@ def main() -> None:
             return done.stdout if capture else ""
 
         manage("migrate", "-v0")
+        manage("shell", "-v0", "-c", "from django.core.cache import cache; cache.clear()")
         manage("collectstatic", "--noinput", "-v0")
         if not args.reuse:
             setup(manage, args, folder)
         keys = manage(
-            "shell", "-v0", "-c", SESSIONS.format(patients=args.patients), capture=True
+            "shell",
+            "-v0",
+            "-c",
+            SESSIONS.format(accounts=max(args.accounts, args.patients)),
+            capture=True,
         ).split()
         server = subprocess.Popen(
             [
@@ -118,7 +131,8 @@ def main() -> None:
         )  # fmt: skip
         try:
             wait_until_up(port)
-            report(run_load(port, keys, args.seconds), args)
+            groups = [keys[n :: args.patients] for n in range(args.patients)]
+            report(run_load(port, groups, args.seconds), args)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -151,17 +165,19 @@ def wait_until_up(port: int) -> None:
     raise SystemExit("gunicorn did not start")
 
 
-def run_load(port: int, keys: list[str], seconds: int) -> tuple[list[float], int]:
+def run_load(port: int, groups: list[list[str]], seconds: int) -> tuple[list[float], int]:
     latencies: list[float] = []
     failures = [0]
     lock = threading.Lock()
     stop = time.monotonic() + seconds
 
-    def patient(key: str) -> None:
+    def patient(keys: list[str]) -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        headers = {"Cookie": f"sessionid={key}", "Host": "127.0.0.1"}
         mine = []
-        while time.monotonic() < stop:
+        for key in itertools.cycle(keys):
+            if time.monotonic() >= stop:
+                break
+            headers = {"Cookie": f"sessionid={key}", "Host": "127.0.0.1"}
             started = time.perf_counter()
             connection.request("GET", "/my-wait/", headers=headers)
             response = connection.getresponse()
@@ -174,7 +190,7 @@ def run_load(port: int, keys: list[str], seconds: int) -> tuple[list[float], int
         with lock:
             latencies.extend(mine)
 
-    threads = [threading.Thread(target=patient, args=(key,)) for key in keys]
+    threads = [threading.Thread(target=patient, args=(keys,)) for keys in groups]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -188,6 +204,7 @@ def report(result: tuple[list[float], int], args) -> None:
     pct = statistics.quantiles(latencies, n=100)
     print(
         f"{args.pathways} pathways, {args.patients} concurrent patients, "
+        f"{max(args.accounts, args.patients)} accounts, "
         f"{args.workers} gunicorn workers, {args.seconds} s: {len(latencies)} pages, "
         f"{len(latencies) / args.seconds:.0f} pages/s, p50 {pct[49] * 1000:.0f} ms, "
         f"p95 {pct[94] * 1000:.0f} ms, p99 {pct[98] * 1000:.0f} ms, {failures} failed"
