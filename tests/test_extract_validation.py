@@ -14,6 +14,7 @@ BAD_VALUES = [
     ("NHS_NUMBER", "12345", "is not 10 digits"),
     ("NHS_NUMBER", "9990000019", "check digit"),
     ("PERSON_BIRTH_DATE", "17/05/1960", "is not a date"),
+    ("PERSON_BIRTH_DATE", "1960-W20-1", "is not a date"),  # ISO, but a week date
     ("PERSON_BIRTH_DATE", "2099-01-01", "is not in the past"),
     ("ACTIVITY_TREATMENT_FUNCTION_CODE", "11", "treatment function"),
     ("ACTIVITY_TREATMENT_FUNCTION_CODE", "999", "treatment function"),

@@ -74,6 +74,43 @@ class Rejection:
     reason: str
 
 
+class Rule(NamedTuple):
+    column: str
+    reason: str
+
+
+NOT_A_DATE = "is not a date in the form YYYY-MM-DD"
+# Every rule a row can break, in the order they are checked (a row's rejections are reported
+# in this order).
+BAD_WEEK = Rule(WEEK, NOT_A_DATE)
+BAD_PROVIDER = Rule(PROVIDER, "is not an ODS code of 3 to 5 letters or digits")
+BLANK_PATHWAY = Rule(PATHWAY, "is blank")
+LONG_PATHWAY = Rule(PATHWAY, "is longer than 20 characters")
+NHS_NOT_DIGITS = Rule(NHS_NUMBER, "is not 10 digits")
+NHS_CHECK_DIGIT = Rule(NHS_NUMBER, "fails the NHS number check digit")
+BAD_BIRTH = Rule(BIRTH_DATE, NOT_A_DATE)
+FUTURE_BIRTH = Rule(BIRTH_DATE, "is not in the past")
+BAD_FUNCTION = Rule(
+    TREATMENT_FUNCTION, "is not a treatment function code in the NHS Data Dictionary"
+)
+BAD_LIST_TYPE = Rule(LIST_TYPE, f"must be one of {', '.join(sorted(LIST_TYPES))}")
+BAD_CLOCK = Rule(CLOCK_START, NOT_A_DATE)
+LATE_CLOCK = Rule(CLOCK_START, "is after the week-ending date")
+BAD_PRIORITY = Rule(PROCEDURE_PRIORITY, "must be P1a, P1b, P2, P3, P4, P5, P6 or blank")
+BAD_PRIORITY_TYPE = Rule(
+    PRIORITY_TYPE, "must be 1 (routine), 2 (urgent), 3 (two-week wait) or blank"
+)
+BAD_PROCEDURE = Rule(PROCEDURE, "is not an OPCS-4 code such as W37.1")
+BAD_CONSULTANT = Rule(CONSULTANT, "is not a consultant code of up to 8 letters or digits")
+LONG_LOCAL_ID = Rule(LOCAL_ID, "is longer than 10 characters")
+BAD_TCI = Rule(TCI, NOT_A_DATE)
+BAD_OUTPATIENT = Rule(OUTPATIENT, NOT_A_DATE)
+BAD_VALIDATED = Rule(VALIDATED, NOT_A_DATE)
+BAD_REFERRER = Rule(REFERRER, "is not an ODS code of 3 to 6 letters or digits")
+BAD_EMAIL = Rule(EMAIL, "is not an email address")
+BAD_MOBILE = Rule(MOBILE, "is not a UK mobile number")
+
+
 class StagedRow(NamedTuple):
     """A valid row, in the column order of the import's staging table. Dates are the file's
     own text, already checked to be valid ISO dates."""
@@ -107,9 +144,16 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _is_date(value: str) -> date | None:
+    """The date, if the text is one in the form YYYY-MM-DD (no other ISO form, such as the
+    ten-character week date 2026-W09-7, which date.fromisoformat would take)."""
+    if not _ISO_DATE.fullmatch(value):
+        return None
     try:
-        return date.fromisoformat(value) if len(value) == 10 else None
+        return date.fromisoformat(value)
     except ValueError:
         return None
 
@@ -224,74 +268,75 @@ class ExtractReader:
             outpatient, validated, referrer, email, mobile,
         ) = [fields[i].strip() if i is not None else "" for i in self._order]  # fmt: skip
 
-        def bad(column: str, reason: str) -> None:
-            problems.append(Rejection(line, column, reason))
+        def bad(rule: Rule) -> None:
+            problems.append(Rejection(line, *rule))
 
         provider = provider.upper()
         week = self.week_ending if week_text == self._week_text else _is_date(week_text)
         if week is None:
-            bad(WEEK, "is not a date in the form YYYY-MM-DD")
+            bad(BAD_WEEK)
         if provider != self.provider_code and not _ODS.fullmatch(provider):
-            bad(PROVIDER, "is not an ODS code of 3 to 5 letters or digits")
+            bad(BAD_PROVIDER)
         elif week is not None and (provider != self.provider_code or week != self.week_ending):
             self._check_one_provider_and_week(line, provider, week, week_text)
 
         if not identifier:
-            bad(PATHWAY, "is blank")
+            bad(BLANK_PATHWAY)
         elif len(identifier) > 20:
-            bad(PATHWAY, "is longer than 20 characters")
+            bad(LONG_PATHWAY)
 
         number = number.replace(" ", "")
         if len(number) != 10 or not number.isdigit():
-            bad(NHS_NUMBER, "is not 10 digits")
+            bad(NHS_NOT_DIGITS)
         elif not nhs_number.is_valid(number):
-            bad(NHS_NUMBER, "fails the NHS number check digit")
+            bad(NHS_CHECK_DIGIT)
 
         birth = _is_date(birth_text)
         if birth is None:
-            bad(BIRTH_DATE, "is not a date in the form YYYY-MM-DD")
+            bad(BAD_BIRTH)
         elif birth >= self.today:
-            bad(BIRTH_DATE, "is not in the past")
+            bad(FUTURE_BIRTH)
         if function not in TREATMENT_FUNCTIONS:
-            bad(TREATMENT_FUNCTION, "is not a treatment function code in the NHS Data Dictionary")
+            bad(BAD_FUNCTION)
         list_type = list_type.upper()
         if list_type not in LIST_TYPES:
-            bad(LIST_TYPE, f"must be one of {', '.join(sorted(LIST_TYPES))}")
+            bad(BAD_LIST_TYPE)
         clock_start = _is_date(clock_text)
         if clock_start is None:
-            bad(CLOCK_START, "is not a date in the form YYYY-MM-DD")
+            bad(BAD_CLOCK)
         elif week is not None and clock_start > week:
-            bad(CLOCK_START, "is after the week-ending date")
+            bad(LATE_CLOCK)
 
         if priority:
             priority = _PRIORITY_SPELLING.get(priority.upper(), priority)
             if priority not in PROCEDURE_PRIORITIES:
-                bad(PROCEDURE_PRIORITY, "must be P1a, P1b, P2, P3, P4, P5, P6 or blank")
+                bad(BAD_PRIORITY)
         if priority_type not in PRIORITY_TYPES:
-            bad(PRIORITY_TYPE, "must be 1 (routine), 2 (urgent), 3 (two-week wait) or blank")
+            bad(BAD_PRIORITY_TYPE)
         if procedure:
             match = _OPCS.fullmatch(procedure.upper())
             if match is None:
-                bad(PROCEDURE, "is not an OPCS-4 code such as W37.1")
+                bad(BAD_PROCEDURE)
             else:
                 procedure = match[1] + (f".{match[2]}" if match[2] else "")
         consultant = consultant.upper()
         if consultant and not _CONSULTANT.fullmatch(consultant):
-            bad(CONSULTANT, "is not a consultant code of up to 8 letters or digits")
+            bad(BAD_CONSULTANT)
         if len(local_id) > 10:
-            bad(LOCAL_ID, "is longer than 10 characters")
-        for column, text in ((TCI, tci), (OUTPATIENT, outpatient), (VALIDATED, validated)):
+            bad(LONG_LOCAL_ID)
+        dates = ((BAD_TCI, tci), (BAD_OUTPATIENT, outpatient), (BAD_VALIDATED, validated))
+        for rule, text in dates:
             if text and _is_date(text) is None:
-                bad(column, "is not a date in the form YYYY-MM-DD")
+                bad(rule)
         referrer = referrer.upper()
         if referrer and not _ORG.fullmatch(referrer):
-            bad(REFERRER, "is not an ODS code of 3 to 6 letters or digits")
+            bad(BAD_REFERRER)
         if email and not _valid_email(email):
-            bad(EMAIL, "is not an email address")
+            bad(BAD_EMAIL)
         if mobile:
             mobile = _uk_mobile(mobile)
             if not mobile:
-                bad(MOBILE, "is not a UK mobile number")
+                bad(BAD_MOBILE)
 
         if problems:
             return None

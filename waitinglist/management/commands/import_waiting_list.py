@@ -1,6 +1,7 @@
 """import_waiting_list FILE [FILE ...] (shared/spec/command-line.md)."""
 
 import csv
+import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -29,6 +30,7 @@ class Command(BaseCommand):
             for path in options["files"]:
                 if not path.is_file():
                     raise CommandError(f"{path}: no such file")
+                started = time.perf_counter()
                 try:
                     result = import_snapshot(
                         path, dry_run=options["dry_run"], allow_shrink=options["allow_shrink"]
@@ -38,14 +40,18 @@ class Command(BaseCommand):
                     raise CommandError(f"{path.name}: refused: {refusal}") from None
                 reports.append((path, result.report_csv))
                 self.stdout.write(result.summary())
+                if options["verbosity"] > 1:
+                    self.stderr.write(f"{path.name}: {time.perf_counter() - started:.1f} s")
                 if not options["dry_run"]:
                     imported[result.snapshot.provider_id] = result.snapshot.provider
         finally:
             # Estimates follow every import that landed, even if a later file was refused.
             for provider in imported.values():
+                started = time.perf_counter()
                 outcome = recompute(provider)
                 if options["verbosity"] > 1:
-                    self.stderr.write(outcome.summary())
+                    took = time.perf_counter() - started
+                    self.stderr.write(f"{outcome.summary()} ({took:.1f} s)")
             if options["report"]:
                 write_report(options["report"], reports)
 
