@@ -139,6 +139,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portal.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=15),
     },
+    "review-advice": {
+        "task": "advice.tasks.review_advice",
+        "schedule": crontab(hour=7, minute=0),
+    },
 }
 
 # Accounts: email + password with MFA, through django-allauth.

@@ -17,6 +17,7 @@ urlpatterns = [
     path("contact/", views.contact, name="contact"),
     path("healthz", health.healthz, name="healthz"),
     path("", include("waitinglist.urls")),
+    path("", include("advice.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

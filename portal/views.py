@@ -50,5 +50,9 @@ def staff_workspace(request: HttpRequest) -> HttpResponse:
         .prefetch_related("groups")
         .order_by("email")
     )
-    context = {"colleagues": colleagues, "is_trust_admin": request.user.has_role(Role.TRUST_ADMIN)}
+    context = {
+        "colleagues": colleagues,
+        "is_trust_admin": request.user.has_role(Role.TRUST_ADMIN),
+        "is_advice_staff": request.user.has_role(Role.TRUST_EDITOR, Role.CLINICAL_REVIEWER),
+    }
     return render(request, "portal/staff_workspace.html", context)

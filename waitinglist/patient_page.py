@@ -12,6 +12,7 @@ from uuid import uuid4
 from django.core.cache import cache
 from django.db import transaction
 
+from advice.models import Article
 from waitinglist.explanation import list_name, sentences_for
 from waitinglist.models import (
     AuditEvent,
@@ -32,6 +33,7 @@ CHART_WIDTH, CHART_HEIGHT, CHART_MARGIN = 600, 220, 40
 # version of the data: anything they show that changes gives every page a new version.
 PAGES_VERSION = "patient-pages-version"
 PAGES_SECONDS = 3600  # bounds the life of a page whatever happens
+ADVICE_SHOWN = 6
 
 
 @dataclass
@@ -62,6 +64,7 @@ class PathwayPage:
     chart: Chart | None
     responses: list[PatientResponse] = field(default_factory=list)
     version: str = ""  # of the patient data the page was read from
+    advice: list = field(default_factory=list)  # published advice for it, most specific first
 
     @property
     def cache_key(self) -> str:
@@ -180,10 +183,14 @@ def _load_pathway_pages(user, today: date) -> list[PathwayPage]:
     responses: dict[int, list[PatientResponse]] = {pk: [] for pk in ids}
     for response in PatientResponse.objects.filter(pathway_id__in=ids).order_by("-created_at"):
         responses[response.pathway_id].append(response)
-    return [
+    advice = Article.objects.for_pathways(pathways)
+    pages = [
         _page(p, history[p.pk], latest.get(p.provider_id), rates, responses[p.pk], today)
         for p in pathways
     ]
+    for page in pages:
+        page.advice = advice[page.pathway.pk][:ADVICE_SHOWN]
+    return pages
 
 
 def _page(pathway, weeks, latest, rates, responses, today) -> PathwayPage:

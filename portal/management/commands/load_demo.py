@@ -4,7 +4,9 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
+from advice import starter
 from portal.models import User
 from portal.roles import Role
 from waitinglist.estimates import recompute
@@ -51,6 +53,8 @@ class Command(BaseCommand):
                 self.make_account(email, role, superuser, trust)
         self.load_history(trust)
         self.link_demo_patient(trust)
+        added = starter.load(trust, publish=True, today=timezone.localdate())
+        self.stdout.write(f"Starter advice: {added} example articles published")
         self.stdout.write(f"Demo trust: {trust}")
         self.stdout.write(f"Demo accounts (password for each: {DEMO_PASSWORD}):")
         for email, role, _ in DEMO_ACCOUNTS:
