@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "portal",
     "waitinglist",
     "advice",
+    "updates",
 ]
 
 MIDDLEWARE = [
@@ -142,6 +143,16 @@ CELERY_BEAT_SCHEDULE = {
     "review-advice": {
         "task": "advice.tasks.review_advice",
         "schedule": crontab(hour=7, minute=0),
+    },
+    # Digests go out on Tuesdays (weekly subscribers) and on the first Tuesday of the month
+    # (monthly ones): a subscriber gets one a period however often the run starts.
+    "start-digests": {
+        "task": "updates.tasks.start_digests",
+        "schedule": crontab(hour=10, minute=0, day_of_week=2),
+    },
+    "sweep-outbox": {
+        "task": "updates.tasks.sweep_outbox",
+        "schedule": crontab(minute="*/5"),
     },
 }
 
@@ -300,6 +311,20 @@ else:
 # The trust whose name the site shows to visitors who are not signed in (an ODS code).
 TRUST_ODS_CODE = env("TRUST_ODS_CODE", "").upper()
 # The site's public address, for links in letters and messages (activation codes).
+# Updates by email and text (updates/): GOV.UK Notify when its API key is set.
+GOVUK_NOTIFY_API_KEY = env("GOVUK_NOTIFY_API_KEY", "")
+GOVUK_NOTIFY_BASE_URL = envurl(
+    "GOVUK_NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk", ("http", "https")
+)
+GOVUK_NOTIFY_EMAIL_TEMPLATE_ID = env("GOVUK_NOTIFY_EMAIL_TEMPLATE_ID", "")
+GOVUK_NOTIFY_SMS_TEMPLATE_ID = env("GOVUK_NOTIFY_SMS_TEMPLATE_ID", "")
+# The bearer token Notify sends with delivery receipts (set in Notify's callback settings).
+GOVUK_NOTIFY_CALLBACK_TOKEN = env("GOVUK_NOTIFY_CALLBACK_TOKEN", "")
+UPDATES_EMAIL_BY_SMTP = envbool("UPDATES_EMAIL_BY_SMTP", "off")
+UPDATES_RATE_PER_MINUTE = envint("UPDATES_RATE_PER_MINUTE", "3000", minimum=1)
+UPDATES_DAILY_CAP = envint("UPDATES_DAILY_CAP", "250000", minimum=1)
+UPDATES_LEASE_SECONDS = envint("UPDATES_LEASE_SECONDS", "300", minimum=1)
+
 SITE_URL = envurl("SITE_URL", "http://127.0.0.1:8000", ("http", "https")).rstrip("/")
 
 LANGUAGE_CODE = "en-gb"

@@ -1,0 +1,96 @@
+"""Digest runs: the facts of every subscriber's waits, read in a few set-based queries, written
+to the outbox (one row per subscriber, channel and period), then one task each to send it."""
+
+from datetime import date
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from updates.models import OutboxMessage, Subscription
+from updates.senders import unsubscribe_url
+from waitinglist.explanation import month_range
+from waitinglist.models import Pathway, PathwayWeek, Provider
+from waitinglist.treatment_functions import TREATMENT_FUNCTIONS
+
+
+def start_digest_run(provider: Provider, today: date, publish) -> int:
+    """Queues the digest every due subscriber of the trust has not had this period; returns
+    how many messages were queued (none, the second time in a period)."""
+    facts = _facts(provider)
+    subscriptions = Subscription.objects.filter(
+        pk__in=facts.keys(), paused=False, stopped_at__isnull=True
+    ).select_related("user")
+    rows = []
+    for subscription in subscriptions:
+        context = {"hospital": provider.name, "waits": facts[subscription.pk]}
+        for channel in subscription.channels:
+            to = subscription.mobile if channel == "sms" else subscription.user.email
+            rows.append(
+                OutboxMessage(
+                    subscription=subscription, kind="digest", channel=channel, to=to,
+                    period=subscription.period(today), context=context,
+                )
+            )  # fmt: skip
+    started = timezone.now()
+    with transaction.atomic():
+        # A row already there for this subscriber, channel and period is left alone.
+        OutboxMessage.objects.bulk_create(rows, batch_size=5000, ignore_conflicts=True)
+        new = list(
+            OutboxMessage.objects.filter(
+                kind="digest", created_at__gte=started, subscription__in=subscriptions
+            ).values_list("pk", flat=True)
+        )
+        transaction.on_commit(lambda: publish(new))
+    return len(new)
+
+
+def _facts(provider: Provider) -> dict[int, list[dict]]:
+    """For each subscription with a wait at the trust: each open wait's specialty, place and
+    estimate, in one query."""
+    latest = provider.latest_snapshot
+    position = PathwayWeek.objects.filter(snapshot=latest, pathway=OuterRef("pk")).values(
+        "position"
+    )[:1]
+    rows = (
+        Pathway.objects.filter(provider=provider, left_snapshot__isnull=True)
+        .filter(patient__links__user__subscription__isnull=False)
+        .annotate(place=Subquery(position))
+        .values_list(
+            "patient__links__user__subscription",
+            "queue__treatment_function",
+            "place",
+            "estimate__basis",
+            "estimate__p10",
+            "estimate__p90",
+        )
+    )
+    facts: dict[int, list[dict]] = {}
+    for subscription, function, place, basis, p10, p90 in rows:
+        wait = {"specialty": TREATMENT_FUNCTIONS.get(function, ""), "position": place}
+        if basis == "booked":
+            wait["booked"] = p10.strftime("%-d %B %Y")
+        elif basis == "model":
+            wait["months"] = month_range(p10, p90)
+        facts.setdefault(subscription, []).append(wait)
+    return facts
+
+
+def render(message: OutboxMessage) -> tuple[str, str, str]:
+    """(subject, text, HTML) from the template files of the message's kind and channel."""
+    context = {
+        **message.context,
+        "manage_url": f"{settings.SITE_URL}/updates/",
+        "page_url": f"{settings.SITE_URL}/my-wait/",
+        "unsubscribe_url": unsubscribe_url(message),
+    }
+    folder = f"updates/{message.kind}"
+    if message.channel == "sms":
+        return "", render_to_string(f"{folder}/sms.txt", context).strip(), ""
+    return (
+        render_to_string(f"{folder}/subject.txt", context).strip(),
+        render_to_string(f"{folder}/body.txt", context),
+        render_to_string(f"{folder}/body.html", context),
+    )

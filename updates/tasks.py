@@ -1,0 +1,43 @@
+"""Celery tasks for updates. Tasks are acknowledged late and requeued if their worker dies
+(settings), and every one of them is safe to run twice: the outbox claim decides."""
+
+from celery import shared_task
+from django.utils import timezone
+
+from updates import outbox
+from updates.compose import start_digest_run
+from waitinglist.models import Provider
+
+
+def publish(message_ids: list[int]) -> None:
+    for pk in message_ids:
+        send_message.delay(pk)
+
+
+@shared_task(bind=True, max_retries=None)
+def send_message(self, message_id: int) -> str:
+    try:
+        return outbox.send(message_id)
+    except outbox.Retry as retry:
+        raise self.retry(countdown=retry.seconds) from None
+
+
+@shared_task
+def start_digests() -> int:
+    """The scheduled run: every trust's subscribers who are due a digest this period."""
+    today = timezone.localdate()
+    return sum(start_digest_run(p, today, publish) for p in Provider.objects.all())
+
+
+@shared_task
+def digests_after_import(provider_id: int) -> int:
+    provider = Provider.objects.get(pk=provider_id)
+    return start_digest_run(provider, timezone.localdate(), publish)
+
+
+@shared_task
+def sweep_outbox() -> int:
+    """Publishes again the messages whose task was lost or whose worker died."""
+    stuck = outbox.stuck()
+    publish(stuck)
+    return len(stuck)
