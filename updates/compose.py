@@ -20,12 +20,19 @@ def start_digest_run(provider: Provider, today: date, publish) -> int:
     """Queues the digest every due subscriber of the trust has not had this period; returns
     how many messages were queued (none, the second time in a period)."""
     facts = _facts(provider)
-    subscriptions = Subscription.objects.filter(
-        pk__in=facts.keys(), paused=False, stopped_at__isnull=True
-    ).select_related("user")
+    subscriptions = Subscription.objects.filter(paused=False, stopped_at__isnull=True).filter(
+        user__patient_links__patient__provider=provider
+    )
+    due = (
+        subscriptions.distinct()
+        .select_related("user")
+        .only("by_email", "by_sms", "mobile", "mobile_verified_at", "frequency", "user__email")
+    )
     rows = []
-    for subscription in subscriptions:
-        context = {"hospital": provider.name, "waits": facts[subscription.pk]}
+    for subscription in due:
+        context = {"hospital": provider.name, "waits": facts.get(subscription.pk, [])}
+        if not context["waits"]:
+            continue  # no open wait at this trust any more
         for channel in subscription.channels:
             to = subscription.mobile if channel == "sms" else subscription.user.email
             rows.append(
@@ -40,7 +47,7 @@ def start_digest_run(provider: Provider, today: date, publish) -> int:
         OutboxMessage.objects.bulk_create(rows, batch_size=5000, ignore_conflicts=True)
         new = list(
             OutboxMessage.objects.filter(
-                kind="digest", created_at__gte=started, subscription__in=subscriptions
+                kind="digest", created_at__gte=started, subscription__in=subscriptions.values("pk")
             ).values_list("pk", flat=True)
         )
         transaction.on_commit(lambda: publish(new))

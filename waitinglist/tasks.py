@@ -6,6 +6,7 @@ from pathlib import Path
 from celery import shared_task
 from django.core.cache import cache
 
+from updates.tasks import digests_after_import
 from waitinglist.estimates import recompute
 from waitinglist.importer import ImportRefused, import_snapshot
 from waitinglist.models import ImportRun, Provider
@@ -54,8 +55,11 @@ def import_upload(run_id: int) -> None:
 
 @shared_task
 def refresh_estimates(provider_id: int) -> None:
-    """Recomputes a trust's estimates from its latest snapshot (after each import)."""
+    """Recomputes a trust's estimates from its latest snapshot (after each import), then
+    starts the digest run."""
     provider = Provider.objects.filter(pk=provider_id).first()
     if provider is None:  # the trust was removed since the import
         return
     log.info("estimates for %s: %s", provider.ods_code, recompute(provider).summary())
+    # With fresh estimates, subscribers due an update this week or month get it.
+    digests_after_import.delay(provider.pk)
