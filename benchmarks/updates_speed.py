@@ -130,7 +130,6 @@ def rate(per_minute: int, seconds: int) -> None:
                       to=s.user.email, context={"hospital": "Bench", "waits": []})
         for s in subscriptions
     )  # fmt: skip
-    times: list[float] = []
     with FakeNotify() as notify, tempfile.TemporaryFile() as log:
         env = {**os.environ, "GOVUK_NOTIFY_API_KEY": API_KEY,
                "GOVUK_NOTIFY_BASE_URL": notify.url,
@@ -148,26 +147,28 @@ def rate(per_minute: int, seconds: int) -> None:
             time.sleep(3)
             publish([m.pk for m in messages])
             start = time.time()
-            seen = 0
-            while time.time() < start + seconds:
-                time.sleep(0.05)
-                with notify.lock:
-                    new = notify.sent[seen:]
-                    seen = len(notify.sent)
-                times.extend(time.time() for _ in new)
+            time.sleep(seconds)
+            with notify.lock:
+                times = sorted(n["received_at"] for n in notify.sent)
         finally:
             for worker in workers:
                 worker.terminate()
                 worker.wait(timeout=30)
-    window = [t for t in times if t >= start + 5]  # after the workers warm up
-    span = start + seconds - (start + 5)
+    window = [t for t in times if start + 5 <= t < start + seconds]  # workers warmed up
+    span = seconds - 5
     achieved = len(window) / span * 60
     per_second = Counter(int(t) for t in times)
     busiest = max(per_second.values()) if per_second else 0
-    allowed = max(1, per_minute / 60)
-    print(f"configured {per_minute}/min; Notify saw {achieved:.0f}/min over {span:.0f} s "
-          f"({achieved / per_minute - 1:+.1%}); busiest second {busiest} (allowed "
-          f"{allowed:.0f}); {len(times)} sent in all")  # fmt: skip
+    # Notify's limit is per minute: the most sent in any 60 seconds (each message starting one).
+    most, ahead = 0, 0
+    for n, t in enumerate(times):
+        while times[ahead] < t - 60:
+            ahead += 1
+        most = max(most, n - ahead + 1)
+    print(f"configured {per_minute}/min; Notify saw {achieved:.0f}/min over {span} s "
+          f"({achieved / per_minute - 1:+.1%}); at most {most} in any 60 s; busiest second "
+          f"{busiest} (the limiter allows {max(1, per_minute // 61)}); "
+          f"{len(times)} sent in all")  # fmt: skip
 
 
 def main() -> None:

@@ -86,6 +86,7 @@ class FakeNotify:
                     "template_id": payload.get("template_id"),
                     "personalisation": payload.get("personalisation", {}),
                     "one_click_unsubscribe_url": payload.get("one_click_unsubscribe_url"),
+                    "received_at": time.time(),
                 }
                 with notify.lock:
                     notify.sent.append(notification)

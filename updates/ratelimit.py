@@ -13,7 +13,9 @@ class DailyCapReached(Exception):
 
 def take_a_slot(now=time.time, sleep=time.sleep) -> None:
     """Waits for a free sending slot in the current second, or raises DailyCapReached."""
-    per_second = max(1, settings.UPDATES_RATE_PER_MINUTE / 60)
+    # Any 60 seconds overlap 61 of the limiter's whole seconds: a 61st of the minute's
+    # allowance a second keeps every 60-second window within it (Notify counts that way).
+    per_second = max(1, settings.UPDATES_RATE_PER_MINUTE / 61)
     while True:
         second = int(now())
         key = f"send-rate:{second}"
