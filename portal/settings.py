@@ -134,6 +134,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "Europe/London"
+# Big update runs are published in chunks by the workers (updates.tasks.publish): a worker
+# reads both queues (`celery -A portal worker -Q celery,fanout`).
+CELERY_TASK_ROUTES = {"updates.tasks.publish_batch": {"queue": "fanout"}}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "clear-expired-sessions": {

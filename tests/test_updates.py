@@ -206,3 +206,22 @@ def test_the_rate_limit_is_shared_and_never_exceeded(settings):
     for _ in range(5):
         ratelimit.take_a_slot(now=lambda: clock["now"], sleep=sleep)
     assert len(waits) == 2  # 2 in the first second, 2 in the next, 1 in the third
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_a_big_run_is_handed_to_the_workers_in_chunks(monkeypatch):
+    from portal.celery import app
+    from updates import tasks
+
+    monkeypatch.setattr(tasks, "FAN_OUT", 2)
+    with app.connection_for_read() as connection:
+        redis = connection.default_channel.client
+        redis.delete("fanout", "celery")
+        tasks.publish([1, 2, 3, 4, 5])
+        assert (redis.llen("fanout"), redis.llen("celery")) == (3, 0)
+        tasks.publish_batch([1, 2])  # what a worker reading the fanout queue does
+        assert redis.llen("celery") == 2
+        tasks.publish([6])  # a small run goes straight to the senders
+        assert redis.llen("celery") == 3
+        redis.delete("fanout", "celery")

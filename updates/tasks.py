@@ -8,10 +8,28 @@ from updates import outbox
 from updates.compose import start_digest_run
 from waitinglist.models import Provider
 
+FAN_OUT = 1000  # a run bigger than this is published by the workers, a thousand at a time
+
 
 def publish(message_ids: list[int]) -> None:
+    """One task per message. A big run hands its messages to the workers in chunks, which
+    publish them in parallel (the "fanout" queue): publishing costs Celery about 0.5 ms a
+    message, 50 s for 100,000 from one process."""
+    if len(message_ids) <= FAN_OUT:
+        publish_now(message_ids)
+        return
+    for start in range(0, len(message_ids), FAN_OUT):
+        publish_batch.delay(message_ids[start : start + FAN_OUT])
+
+
+def publish_now(message_ids: list[int]) -> None:
     for pk in message_ids:
         send_message.delay(pk)
+
+
+@shared_task
+def publish_batch(message_ids: list[int]) -> None:
+    publish_now(message_ids)
 
 
 @shared_task(bind=True, max_retries=None)
@@ -39,5 +57,5 @@ def digests_after_import(provider_id: int) -> int:
 def sweep_outbox() -> int:
     """Publishes again the messages whose task was lost or whose worker died."""
     stuck = outbox.stuck()
-    publish(stuck)
+    publish_now(stuck)  # straight to the senders, even if no worker reads the fanout queue
     return len(stuck)
