@@ -91,6 +91,7 @@ def render(message: OutboxMessage) -> tuple[str, str, str]:
         **message.context,
         "manage_url": f"{settings.SITE_URL}/updates/",
         "page_url": f"{settings.SITE_URL}/my-wait/",
+        "site_url": settings.SITE_URL,
         "unsubscribe_url": unsubscribe_url(message),
     }
     folder = f"updates/{message.kind}"

@@ -87,8 +87,10 @@ class OutboxMessage(models.Model):
     subscription = models.ForeignKey(
         Subscription, on_delete=models.CASCADE, related_name="messages"
     )
-    kind = models.CharField(max_length=20)  # digest, booked, ...
-    period = models.CharField(max_length=10)
+    kind = models.CharField(max_length=20)  # digest, booked, position, estimate, advice, code
+    # What makes the message once only: the digest's week or month, the booked date, the
+    # article, the week of a move.
+    period = models.CharField(max_length=40)
     channel = models.CharField(max_length=5)  # email or sms
     to = models.CharField(max_length=254)
     # What the message says, as facts: the templates turn them into words when it is sent.
@@ -120,3 +122,22 @@ class OutboxMessage(models.Model):
     def reference(self) -> str:
         """The message's key as GOV.UK Notify stores it: how a resend is caught."""
         return f"ww-{self.pk}"
+
+
+class EstimateTold(models.Model):
+    """The likely date last known to a subscriber for one wait: an estimate alert is due when
+    the new one is two weeks or more away from it."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="+")
+    pathway = models.ForeignKey(
+        "waitinglist.Pathway", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    p50 = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "pathway"], name="one_told_a_wait")
+        ]
+
+    def __str__(self) -> str:
+        return f"told {self.p50}"

@@ -5,6 +5,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from updates import outbox
+from updates.alerts import start_alert_run
 from updates.compose import start_digest_run
 from waitinglist.models import Provider
 
@@ -49,8 +50,10 @@ def start_digests() -> int:
 
 @shared_task
 def digests_after_import(provider_id: int) -> int:
+    """After an import's estimates: the alerts it brings, then digests due this period."""
     provider = Provider.objects.get(pk=provider_id)
-    return start_digest_run(provider, timezone.localdate(), publish)
+    today = timezone.localdate()
+    return start_alert_run(provider, today, publish) + start_digest_run(provider, today, publish)
 
 
 @shared_task
