@@ -225,3 +225,23 @@ def test_a_big_run_is_handed_to_the_workers_in_chunks(monkeypatch):
         tasks.publish([6])  # a small run goes straight to the senders
         assert redis.llen("celery") == 3
         redis.delete("fanout", "celery")
+
+
+@pytest.mark.django_db
+def test_trust_admins_see_their_own_trusts_sending_figures(subscriber, notify, client, trust):
+    from tests.factories import ProviderFactory
+
+    call_command("send_updates", "--provider", "RXX", stdout=StringIO())
+    outbox.send(queued(subscriber).pk)
+    notify.failures.append(400)
+    outbox.send(queued(subscriber, "sms").pk)
+    client.force_login(UserFactory(role=Role.TRUST_ADMIN, provider=trust))
+    page = client.get(reverse("updates:sending")).content.decode()
+    assert "1 patient gets updates; 1 by text message" in page
+    email_row = page[page.index("Email") : page.index("Text message")]
+    assert "Sent </span>1" in email_row
+    assert "Failed </span>1" in page[page.index("Text message") :]
+    client.force_login(UserFactory(role=Role.TRUST_ADMIN, provider=ProviderFactory()))
+    assert "0 patients get updates" in client.get(reverse("updates:sending")).content.decode()
+    client.force_login(UserFactory(role=Role.TRUST_EDITOR, provider=trust))
+    assert client.get(reverse("updates:sending")).status_code == 403

@@ -9,4 +9,5 @@ urlpatterns = [
     path("updates/verify/", views.verify, name="verify"),
     path("updates/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("updates/notify/callback/", views.notify_callback, name="notify_callback"),
+    path("staff/updates/", views.sending, name="sending"),
 ]
