@@ -245,3 +245,33 @@ def test_trust_admins_see_their_own_trusts_sending_figures(subscriber, notify, c
     assert "0 patients get updates" in client.get(reverse("updates:sending")).content.decode()
     client.force_login(UserFactory(role=Role.TRUST_EDITOR, provider=trust))
     assert client.get(reverse("updates:sending")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_invitations_go_to_the_extracts_contacts_and_the_code_is_not_kept(trust, tmp_path, notify):
+    from tests.extracts import pathway
+
+    rows = [
+        pathway("A1", Patient_Email_Address="a1@example.com"),
+        pathway("B2", Patient_Mobile_Number="07700 900 222"),
+        pathway("C3"),  # no contact: a letter only
+    ]
+    run("import_waiting_list", str(write_extract(tmp_path / "w.csv", rows)))
+    out = StringIO()
+    path = tmp_path / "letters.csv"
+    call_command("issue_invitations", "--provider", "RXX", "--out", str(path), "--send",
+                 stdout=out)  # fmt: skip
+    assert "queued 1 invitations by email and 1 by text" in out.getvalue()
+    for message in OutboxMessage.objects.filter(kind="invite"):
+        assert outbox.send(message.pk) == "sent"
+    email, text = sorted(notify.sent, key=lambda n: n["type"])
+    assert (
+        email["to"] == "a1@example.com" and "/activate/?code=" in email["personalisation"]["body"]
+    )
+    assert email["one_click_unsubscribe_url"] is None  # nobody has subscribed to anything
+    assert text["to"] == "+447700900222" and "Orthopaedics" not in text["personalisation"]["body"]
+    letters = path.read_text()
+    code = letters.splitlines()[1].split(",")[1]
+    assert code in email["personalisation"]["body"] or code in text["personalisation"]["body"]
+    for message in OutboxMessage.objects.filter(kind="invite"):
+        assert message.context == {} and message.body == ""  # the code is not kept

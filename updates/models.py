@@ -83,9 +83,12 @@ class OutboxMessage(models.Model):
 
     # Delivery receipts only move a message forward.
     ORDER = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3}
+    # Messages carrying a secret (a code): their words are wiped once sent.
+    SECRET_KINDS = {"code", "invite"}
 
+    # None for an invitation to a patient who has no account yet.
     subscription = models.ForeignKey(
-        Subscription, on_delete=models.CASCADE, related_name="messages"
+        Subscription, on_delete=models.CASCADE, related_name="messages", null=True
     )
     kind = models.CharField(max_length=20)  # digest, booked, position, estimate, advice, code
     # What makes the message once only: the digest's week or month, the booked date, the

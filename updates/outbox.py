@@ -52,7 +52,7 @@ def send(message_id: int) -> str:
     message = claim(message_id)
     if message is None:
         return "not mine"  # sent already, or another worker has it
-    if not message.subscription.active:
+    if message.subscription and not message.subscription.active:
         _finish(message, OutboxMessage.State.FAILED, error="the patient stopped their updates")
         return "stopped"
     if not message.body:
@@ -86,8 +86,9 @@ def send(message_id: int) -> str:
 
 
 def _finish(message: OutboxMessage, state: str, sender_id: str = "", error: str = "") -> None:
+    wipe = {"context": {}, "body": "", "html": ""} if message.kind in message.SECRET_KINDS else {}
     OutboxMessage.objects.filter(pk=message.pk).update(
-        state=state, sender_id=sender_id, error=error[:300], sent_at=timezone.now()
+        state=state, sender_id=sender_id, error=error[:300], sent_at=timezone.now(), **wipe
     )
 
 

@@ -83,15 +83,14 @@ class EmailBackendSender:
         if message.channel == "sms":
             raise Refused("text messages need GOV.UK Notify: set GOVUK_NOTIFY_API_KEY")
         url = unsubscribe_url(message)
-        email = EmailMultiAlternatives(
-            message.subject,
-            message.body,
-            to=[message.to],
-            headers={
+        headers = {}
+        if url:
+            headers = {
                 "List-Unsubscribe": f"<{url}>",
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            },
-        )
+            }
+        email = EmailMultiAlternatives(message.subject, message.body, to=[message.to],
+                                       headers=headers)  # fmt: skip
         if message.html:
             email.attach_alternative(message.html, "text/html")
         try:
@@ -121,7 +120,10 @@ class FileSender:
         return None
 
 
-def unsubscribe_url(message) -> str:
+def unsubscribe_url(message) -> str | None:
+    """None for an invitation: the patient has subscribed to nothing."""
+    if message.subscription is None:
+        return None
     return f"{settings.SITE_URL}/updates/unsubscribe/{message.subscription.unsubscribe_token}/"
 
 

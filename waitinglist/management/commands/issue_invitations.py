@@ -5,6 +5,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from updates.invitations import queue
+from updates.tasks import publish
 from waitinglist import activation
 from waitinglist.models import Provider
 
@@ -23,6 +25,11 @@ class Command(BaseCommand):
             type=int,
             default=activation.DEFAULT_VALID_DAYS,
             help="days each code works for",
+        )
+        parser.add_argument(
+            "--send",
+            action="store_true",
+            help="also send each invitation by email and text to the contacts in the extract",
         )
 
     def handle(self, *args, **options) -> None:
@@ -51,3 +58,6 @@ class Command(BaseCommand):
                     invitation.expires.isoformat(),
                 ])  # fmt: skip
         self.stdout.write(f"wrote {len(invitations)} activation codes to {options['out']}")
+        if options["send"]:
+            emails, texts = queue(provider, invitations, publish)
+            self.stdout.write(f"queued {emails} invitations by email and {texts} by text")
