@@ -275,3 +275,44 @@ def test_invitations_go_to_the_extracts_contacts_and_the_code_is_not_kept(trust,
     assert code in email["personalisation"]["body"] or code in text["personalisation"]["body"]
     for message in OutboxMessage.objects.filter(kind="invite"):
         assert message.context == {} and message.body == ""  # the code is not kept
+
+
+@pytest.mark.django_db
+def test_a_stop_reply_stops_texts_to_that_number_only(subscriber, notify, client):
+    url = reverse("updates:notify_inbound")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {CALLBACK_TOKEN}"}
+    body = {"source_number": "447700900123", "content": "Stop"}
+    assert client.post(url, body, content_type="application/json").status_code == 401
+    other = {"source_number": "447700900999", "content": "STOP"}
+    assert client.post(url, other, content_type="application/json", **auth).json() == {"stopped": 0}
+    chat = {"source_number": "447700900123", "content": "when is my operation?"}
+    assert client.post(url, chat, content_type="application/json", **auth).json()["stopped"] == 0
+    assert client.post(url, body, content_type="application/json", **auth).json()["stopped"] == 1
+    subscription = Subscription.objects.get(pk=subscriber.pk)
+    assert subscription.channels == ["email"]  # emails go on
+
+
+@pytest.mark.django_db
+def test_smtp_emails_carry_one_click_unsubscribe_headers(subscriber, settings):
+    from django.core import mail
+
+    settings.UPDATES_EMAIL_BY_SMTP = True
+    call_command("send_updates", "--provider", "RXX", stdout=StringIO())
+    assert outbox.send(queued(subscriber).pk) == "sent"
+    assert outbox.send(queued(subscriber, "sms").pk) == "failed"  # texts need Notify
+    [email] = mail.outbox
+    token = subscriber.unsubscribe_token
+    assert email.extra_headers["List-Unsubscribe"].endswith(f"/updates/unsubscribe/{token}/>")
+    assert email.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert email.alternatives  # an HTML part too
+
+
+@pytest.mark.django_db
+def test_the_daily_cap_holds_messages_back_until_later(subscriber, notify, settings):
+    settings.UPDATES_DAILY_CAP = 1
+    call_command("send_updates", "--provider", "RXX", stdout=StringIO())
+    assert outbox.send(queued(subscriber).pk) == "sent"
+    with pytest.raises(outbox.Retry) as raised:
+        outbox.send(queued(subscriber, "sms").pk)
+    assert raised.value.seconds == 3600
+    assert queued(subscriber, "sms").state == "queued" and len(notify.sent) == 1

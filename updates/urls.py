@@ -9,5 +9,6 @@ urlpatterns = [
     path("updates/verify/", views.verify, name="verify"),
     path("updates/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("updates/notify/callback/", views.notify_callback, name="notify_callback"),
+    path("updates/notify/inbound/", views.notify_inbound, name="notify_inbound"),
     path("staff/updates/", views.sending, name="sending"),
 ]

@@ -64,13 +64,35 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "updates/unsubscribe.html", {"token": token})
 
 
+def _from_notify(request: HttpRequest) -> bool:
+    """The request carries the bearer token set in Notify's callback settings."""
+    expected = f"Bearer {settings.GOVUK_NOTIFY_CALLBACK_TOKEN}"
+    given = request.headers.get("Authorization", "")
+    return bool(settings.GOVUK_NOTIFY_CALLBACK_TOKEN) and hmac.compare_digest(given, expected)
+
+
+@csrf_exempt
+@require_POST
+def notify_inbound(request: HttpRequest) -> HttpResponse:
+    """A text a patient sent back, reported by Notify: STOP stops texts to that number."""
+    if not _from_notify(request):
+        return JsonResponse({"error": "not authorised"}, status=401)
+    try:
+        report = json.loads(request.body)
+        number, words = str(report["source_number"]), str(report["content"])
+    except (ValueError, KeyError, TypeError):
+        return JsonResponse({"error": "expected JSON with source_number and content"}, status=400)
+    stopped = 0
+    if words.strip().upper().rstrip(".!") in services.STOP_WORDS:
+        stopped = services.stop_texts(number)
+    return JsonResponse({"stopped": stopped})
+
+
 @csrf_exempt
 @require_POST
 def notify_callback(request: HttpRequest) -> HttpResponse:
     """GOV.UK Notify's delivery receipt: {"id": ..., "status": ...}, with our bearer token."""
-    expected = f"Bearer {settings.GOVUK_NOTIFY_CALLBACK_TOKEN}"
-    given = request.headers.get("Authorization", "")
-    if not settings.GOVUK_NOTIFY_CALLBACK_TOKEN or not hmac.compare_digest(given, expected):
+    if not _from_notify(request):
         return JsonResponse({"error": "not authorised"}, status=401)
     try:
         receipt = json.loads(request.body)
