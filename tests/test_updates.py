@@ -316,3 +316,27 @@ def test_the_daily_cap_holds_messages_back_until_later(subscriber, notify, setti
         outbox.send(queued(subscriber, "sms").pk)
     assert raised.value.seconds == 3600
     assert queued(subscriber, "sms").state == "queued" and len(notify.sent) == 1
+
+
+@pytest.mark.django_db
+def test_new_advice_for_the_condition_is_in_the_next_update(subscriber, trust):
+    from datetime import timedelta
+
+    from advice.models import Article
+
+    fields = {"summary": "s", "body": "b", "status": "published",
+              "review_by": timezone.localdate() + timedelta(days=99)}  # fmt: skip
+    Article.objects.create(provider=trust, title="Hip exercises", treatment_function="110",
+                           published_at=timezone.now(), **fields)  # fmt: skip
+    Article.objects.create(provider=trust, title="Cataract care", treatment_function="130",
+                           published_at=timezone.now(), **fields)  # fmt: skip
+    Article.objects.create(provider=trust, title="Old news", published_at=timezone.now()
+                           - timedelta(days=60), **fields)  # fmt: skip
+    call_command("send_updates", "--provider", "RXX", stdout=StringIO())
+    from updates.compose import render
+
+    _, text, html = render(queued(subscriber))
+    assert "New advice for you: Hip exercises" in text and "Hip exercises</a>" in html
+    assert "Cataract care" not in text and "Old news" not in text
+    sms = render(queued(subscriber, "sms"))[1]
+    assert "New advice for you on Wait Well" in sms and "Hip" not in sms

@@ -1,7 +1,8 @@
 """Digest runs: the facts of every subscriber's waits, read in a few set-based queries, written
 to the outbox (one row per subscriber, channel and period), then one task each to send it."""
 
-from datetime import date
+from datetime import date, timedelta
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.db import transaction
@@ -9,11 +10,14 @@ from django.db.models import OuterRef, Subquery
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from advice.models import Article
 from updates.models import OutboxMessage, Subscription
 from updates.senders import unsubscribe_url
 from waitinglist.explanation import month_range
 from waitinglist.models import Pathway, PathwayWeek, Provider
 from waitinglist.treatment_functions import TREATMENT_FUNCTIONS
+
+NEW_ADVICE = {"weekly": timedelta(days=7), "monthly": timedelta(days=31)}
 
 
 def start_digest_run(provider: Provider, today: date, publish) -> int:
@@ -30,9 +34,16 @@ def start_digest_run(provider: Provider, today: date, publish) -> int:
     )
     rows = []
     for subscription in due:
-        context = {"hospital": provider.name, "waits": facts.get(subscription.pk, [])}
-        if not context["waits"]:
+        waits = facts.get(subscription.pk, [])
+        if not waits:
             continue  # no open wait at this trust any more
+        # Advice published since the last digest of this frequency is news for this one.
+        since = timezone.now() - NEW_ADVICE[subscription.frequency]
+        waits = [
+            {**wait, "advice": [a for a in wait["advice"] if a["published"] >= since.isoformat()]}
+            for wait in waits
+        ]
+        context = {"hospital": provider.name, "waits": waits}
         for channel in subscription.channels:
             to = subscription.mobile if channel == "sms" else subscription.user.email
             rows.append(
@@ -72,11 +83,24 @@ def _facts(provider: Provider) -> dict[int, list[dict]]:
             "estimate__basis",
             "estimate__p10",
             "estimate__p90",
+            "queue__list_type",
+            "procedure_code",
         )
     )
+    recent = timezone.now() - max(NEW_ADVICE.values())
+    articles = list(Article.objects.published().filter(provider=provider, published_at__gte=recent))
     facts: dict[int, list[dict]] = {}
-    for subscription, function, place, basis, p10, p90 in rows:
+    for subscription, function, place, basis, p10, p90, list_type, procedure in rows:
         wait = {"specialty": TREATMENT_FUNCTIONS.get(function, ""), "position": place}
+        like = SimpleNamespace(
+            queue=SimpleNamespace(treatment_function=function, list_type=list_type),
+            procedure_code=procedure,
+        )
+        wait["advice"] = [
+            {"id": a.pk, "title": a.title, "published": a.published_at.isoformat()}
+            for a in articles
+            if a.specificity(like)
+        ]
         if basis == "booked":
             wait["booked"] = p10.strftime("%-d %B %Y")
         elif basis == "model":
