@@ -133,6 +133,10 @@ def test_a_permanent_error_gives_up_with_the_reason_and_prompts_the_patient(
     assert Subscription.objects.get(pk=subscriber.pk).failures == 1
     page = client.get(reverse("updates:manage")).content.decode()
     assert "We could not reach you" in page
+    assert (
+        "We could not send you an update"
+        in client.get(reverse("waitinglist:my_wait")).content.decode()
+    )
 
 
 @pytest.mark.django_db

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from updates.models import Subscription
 from waitinglist import activation
 from waitinglist.forms import ActivationForm, ResponseForm
 from waitinglist.models import AuditEvent, PatientResponse
@@ -58,6 +59,10 @@ def my_wait(request: HttpRequest) -> HttpResponse:
         "pages": pages,
         "form": ResponseForm(),
         "rtt_weeks": RTT_STANDARD_WEEKS,
+        # Updates that could not be delivered: the patient should check their details.
+        "updates_failing": Subscription.objects.filter(
+            user=request.user, failures__gt=0, stopped_at__isnull=True
+        ).exists(),
     }
     return render(request, "waitinglist/patient/my_wait.html", context)
 
