@@ -112,3 +112,20 @@ def test_new_advice_for_the_condition_alerts_and_a_text_does_not_name_it(alerted
     email = alerted.messages.get(kind="advice", channel="email")
     assert "Hip" not in render(sms)[1] and f"/advice/{hips.pk}/" in render(sms)[1]
     assert "Hip exercises" in render(email)[1]
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.worker_queue("celery")
+@pytest.mark.django_db(transaction=True)
+def test_an_import_from_the_command_line_starts_the_updates(trust, tmp_path, client, request):
+    from portal.celery import app
+    from tests.conftest import wait_for
+
+    app.control.purge()
+    import_week(tmp_path, [pathway("A2")])
+    services.subscription_for(linked_client(client, tmp_path, "A2"))
+    request.getfixturevalue("celery_worker")  # a real worker on the default queue
+    import_week(tmp_path, [pathway("A2", TCI_Date="2026-03-20")], weeks_on=1)
+    assert wait_for(lambda: OutboxMessage.objects.filter(kind="booked").exists(), 60)
+    assert wait_for(lambda: OutboxMessage.objects.filter(kind="digest", state="sent").exists(), 60)

@@ -5,7 +5,9 @@ import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from kombu.exceptions import OperationalError
 
+from updates.tasks import digests_after_import
 from waitinglist.estimates import recompute
 from waitinglist.importer import ImportRefused, import_snapshot
 
@@ -52,8 +54,19 @@ class Command(BaseCommand):
                 if options["verbosity"] > 1:
                     took = time.perf_counter() - started
                     self.stderr.write(f"{outcome.summary()} ({took:.1f} s)")
+                self.start_updates(provider)
             if options["report"]:
                 write_report(options["report"], reports)
+
+    def start_updates(self, provider) -> None:
+        """Subscribers' alerts and due digests follow the new week (a worker sends them)."""
+        try:
+            digests_after_import.delay(provider.pk)
+        except OperationalError:
+            self.stderr.write(
+                f"{provider.ods_code}: updates not started (the task queue is unreachable); "
+                "the weekly run will send them"
+            )
 
 
 def write_report(target: Path, reports: list[tuple[Path, str]]) -> None:
