@@ -4,11 +4,13 @@ import logging
 from collections.abc import Callable
 from functools import wraps
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 
-from portal.roles import TRUST_STAFF, Role
+from portal.roles import STAFF_ROLES, TRUST_STAFF, Role
 
 audit = logging.getLogger("portal.audit")
 
@@ -21,8 +23,17 @@ def refuse(request: HttpRequest) -> None:
     raise PermissionDenied
 
 
+def has_mfa(user) -> bool:
+    return user.authenticator_set.exists()
+
+
 def role_required(*roles: Role) -> Callable[[View], View]:
-    """Signed-in users holding any of the roles get the view; others are refused."""
+    """Signed-in users holding any of the roles get the view; others are refused.
+
+    Pages for staff roles see other people's records: until the account has two-step
+    verification turned on, they send the user to turn it on instead.
+    """
+    staff_page = any(role in STAFF_ROLES for role in roles)
 
     def decorator(view: View) -> View:
         @wraps(view)
@@ -30,6 +41,11 @@ def role_required(*roles: Role) -> Callable[[View], View]:
         def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             if not request.user.has_role(*roles):
                 refuse(request)
+            if staff_page and not has_mfa(request.user):
+                messages.info(
+                    request, "Turn on two-step verification before you use the staff pages."
+                )
+                return redirect("mfa_activate_totp")
             return view(request, *args, **kwargs)
 
         return wrapped

@@ -4,7 +4,7 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
 
-from portal.roles import TRUST_STAFF, Role
+from portal.roles import STAFF_ROLES, TRUST_STAFF, Role
 
 
 class UserQuerySet(models.QuerySet):
@@ -44,7 +44,13 @@ class User(AbstractUser):
         null=True,
         blank=True,
         related_name="staff",
-        help_text="The trust a member of trust staff works for.",
+        help_text="The trust a member of staff works for, or whose lists a GP practice sees.",
+    )
+    practice_ods_code = models.CharField(
+        "GP practice ODS code",
+        max_length=6,
+        blank=True,
+        help_text="For GP practice staff: the practice whose patients they see.",
     )
 
     USERNAME_FIELD = "email"
@@ -82,3 +88,46 @@ class User(AbstractUser):
     @property
     def is_trust_staff(self) -> bool:
         return self.provider_id is not None and self.has_role(*TRUST_STAFF)
+
+    @property
+    def is_practice_staff(self) -> bool:
+        return (
+            self.provider_id is not None
+            and bool(self.practice_ods_code)
+            and self.has_role(Role.GP_PRACTICE)
+        )
+
+    @property
+    def needs_mfa(self) -> bool:
+        """Staff and practice accounts see patient data: they must sign in with two steps."""
+        return self.is_superuser or bool(self.role_names - {Role.PATIENT})
+
+
+class StaffInvitation(models.Model):
+    """A trust admin's invitation to a colleague or a GP practice to open a staff account.
+
+    Only a keyed hash of the invitation's token is stored, as for activation codes.
+    """
+
+    provider = models.ForeignKey(
+        "waitinglist.Provider", on_delete=models.CASCADE, related_name="staff_invitations"
+    )
+    email = models.EmailField()
+    role = models.CharField(max_length=20, choices=[(r.value, r.value) for r in STAFF_ROLES])
+    practice_ods_code = models.CharField("GP practice ODS code", max_length=6, blank=True)
+    digest = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        "portal.User", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        "portal.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"invitation {self.pk} ({self.role})"

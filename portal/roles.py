@@ -13,3 +13,7 @@ class Role(StrEnum):
 
 # Roles that work for a hospital trust and see the trust's staff workspace.
 TRUST_STAFF = (Role.TRUST_EDITOR, Role.CLINICAL_REVIEWER, Role.TRUST_ADMIN)
+
+# Every role that works with patients' records rather than for themselves: these accounts are
+# created by invitation from a trust admin and must use two-step verification.
+STAFF_ROLES = (*TRUST_STAFF, Role.GP_PRACTICE)

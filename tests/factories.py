@@ -2,9 +2,13 @@
 
 import factory
 from allauth.account.models import EmailAddress
+from allauth.mfa.totp.internal.auth import TOTP
 
 from portal.models import User
 from waitinglist.models import Provider
+
+# The authenticator-app secret of every factory-made staff account: tests.totp makes its codes.
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
 class ProviderFactory(factory.django.DjangoModelFactory):
@@ -39,3 +43,11 @@ class UserFactory(factory.django.DjangoModelFactory):
     def role(obj, create, extracted, **kwargs):
         if create and extracted:
             obj.add_role(extracted)
+
+    @factory.post_generation
+    def mfa(obj, create, extracted, **kwargs):
+        # Staff and practice accounts must use two-step verification (portal.access), so they
+        # get an authenticator app unless a test asks for one without (mfa=False).
+        wanted = extracted if extracted is not None else obj.needs_mfa
+        if create and wanted:
+            TOTP.activate(obj, TOTP_SECRET)

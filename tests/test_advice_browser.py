@@ -9,7 +9,7 @@ from advice import starter
 from advice.models import Article
 from portal.roles import Role
 from tests.factories import UserFactory
-from tests.test_browser import PASSWORD, check_page, follow, sign_in
+from tests.test_browser import PASSWORD, check_page, follow, sign_in_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -32,7 +32,7 @@ def test_the_public_library_and_an_article_are_accessible_without_signing_in(pag
 def test_an_editor_sees_the_live_preview_as_they_type(page, trust):
     UserFactory(email="editor@trust.nhs.uk", role=Role.TRUST_EDITOR, provider=trust,
                 password=PASSWORD)  # fmt: skip
-    sign_in(page, "editor@trust.nhs.uk")
+    sign_in_staff(page, "editor@trust.nhs.uk")
     page.goto("/staff/advice/")
     check_page(page)
     follow(page, page.get_by_role("link", name="Write new advice"))

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from portal.roles import Role
 from tests.conftest import AXE
 from tests.extracts import pathway, write_extract
-from tests.factories import ProviderFactory, UserFactory
+from tests.factories import TOTP_SECRET, ProviderFactory, UserFactory
 from tests.totp import totp
 from waitinglist.models import ImportRun
 from waitinglist.tasks import import_upload
@@ -45,12 +45,21 @@ def follow(page, locator) -> None:
         locator.click()
 
 
-def sign_in(page, email: str) -> None:
+def sign_in(page, email: str, secret: str | None = None) -> None:
+    """Signs in through the pages; with a secret, also gives the authenticator app's code
+    (every staff account needs one: tests.factories gives them TOTP_SECRET)."""
     page.goto("/")
     follow(page, page.get_by_role("link", name="Sign in").first)
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     follow(page, page.get_by_role("button", name="Sign in"))
+    if secret:
+        page.get_by_label("Code", exact=True).fill(totp(secret))
+        follow(page, page.get_by_role("button", name="Sign in"))
+
+
+def sign_in_staff(page, email: str) -> None:
+    sign_in(page, email, secret=TOTP_SECRET)
 
 
 def test_a_patient_signs_in_and_every_page_on_the_way_is_accessible(page):
@@ -124,7 +133,7 @@ def test_sign_up_reset_and_footer_pages_are_accessible(page):
 def test_a_trust_admin_uploads_an_extract_through_accessible_pages(page, tmp_path):
     trust = ProviderFactory(ods_code="RXX")
     staff = UserFactory(role=Role.TRUST_ADMIN, provider=trust, password=PASSWORD)
-    sign_in(page, staff.email)
+    sign_in_staff(page, staff.email)
     follow(page, page.get_by_role("link", name="Trust workspace").first)
     expect(page.get_by_role("heading", level=1)).to_have_text("Trust workspace")
     check_page(page)
@@ -219,7 +228,7 @@ def test_a_patient_links_their_record_reads_their_wait_and_answers(page, tmp_pat
     page.context.clear_cookies()
     staff = UserFactory(role=Role.CLINICAL_REVIEWER, provider=trust, password=PASSWORD)
     page.set_viewport_size({"width": 1024, "height": 768})
-    sign_in(page, staff.email)
+    sign_in_staff(page, staff.email)
     page.goto("/staff/responses/")
     check_page(page)
     follow(page, page.get_by_role("button", name="Mark as reviewed"))

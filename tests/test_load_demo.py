@@ -27,6 +27,7 @@ def test_it_creates_a_trust_and_an_account_for_each_role(settings, capsys):
         "editor@example.com": Role.TRUST_EDITOR,
         "reviewer@example.com": Role.CLINICAL_REVIEWER,
         "admin@example.com": Role.TRUST_ADMIN,
+        "practice@example.com": Role.GP_PRACTICE,
     }
     for email, role in expected.items():
         user = User.objects.get(email=email)
@@ -35,6 +36,10 @@ def test_it_creates_a_trust_and_an_account_for_each_role(settings, capsys):
         assert user.emailaddress_set.get().verified
         assert user.provider == (None if role == Role.PATIENT else trust)
     assert User.objects.get(email="admin@example.com").is_superuser
+    assert User.objects.get(email="practice@example.com").practice_ods_code == "Y90001"
+    # Every account but the patient's must use two-step verification.
+    with_mfa = set(User.objects.filter(authenticator__type="totp").values_list("email", flat=True))
+    assert with_mfa == set(expected) - {"patient@example.com"}
     assert "patient@example.com" in capsys.readouterr().out
     assert trust.snapshots.count() == 3
     assert trust.latest_snapshot.pathways_imported > 250
@@ -47,7 +52,7 @@ def test_running_it_twice_changes_nothing(settings):
     call_command("load_demo")
     assert Provider.objects.count() == 1
     assert Provider.objects.get().snapshots.count() == 3
-    assert User.objects.count() == 4
+    assert User.objects.count() == 5
     assert User.objects.get(email="editor@example.com").groups.count() == 1
 
 

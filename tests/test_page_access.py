@@ -115,3 +115,18 @@ def test_the_admin_sign_in_goes_through_the_sites_own_sign_in(client):
     response = client.get(reverse("admin:login"))
     assert response.status_code == 302
     assert response.headers["Location"].startswith(reverse("account_login"))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", [*TRUST_ROLES, Role.GP_PRACTICE])
+def test_staff_without_two_step_verification_are_sent_to_turn_it_on(client, role):
+    trust = ProviderFactory()
+    user = UserFactory(role=role, provider=trust, practice_ods_code="Y90001", mfa=False)
+    client.force_login(user)
+    for page in ["staff_workspace", "waitinglist:responses"]:
+        response = client.get(reverse(page))
+        if role == Role.GP_PRACTICE:
+            assert response.status_code == 403  # not their page at all
+        else:
+            assert response.status_code == 302
+            assert response.headers["Location"] == reverse("mfa_activate_totp")

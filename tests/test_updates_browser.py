@@ -6,7 +6,7 @@ import pytest
 
 from portal.roles import Role
 from tests.factories import UserFactory
-from tests.test_browser import PASSWORD, check_page, follow, sign_in
+from tests.test_browser import PASSWORD, check_page, follow, sign_in, sign_in_staff
 from updates.models import Subscription
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -40,6 +40,6 @@ def test_the_update_pages_are_accessible(page, trust):
 
     UserFactory(email="admin@trust.nhs.uk", role=Role.TRUST_ADMIN, provider=trust,
                 password=PASSWORD)  # fmt: skip
-    sign_in(page, "admin@trust.nhs.uk")
+    sign_in_staff(page, "admin@trust.nhs.uk")
     page.goto("/staff/updates/")
     check_page(page)

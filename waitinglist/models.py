@@ -399,6 +399,11 @@ class PatientResponse(models.Model):
         NOT_SURE = "not-sure", "I'm not sure"
         WORSE = "worse", "My condition has got worse"
 
+    class Outcome(models.TextChoices):
+        STAYS = "stays", "Stays on the list"
+        POSTPONES = "postpones", "Postpones treatment"
+        REMOVED = "removed", "Removed after clinical review"
+
     pathway = models.ForeignKey(Pathway, on_delete=models.CASCADE, related_name="responses")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
@@ -410,12 +415,108 @@ class PatientResponse(models.Model):
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The waiting-list team's handling: who should look at it, and what was decided. Nothing
+    # here changes the list by itself: the trust's own systems act on the outcome.
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    outcome = models.CharField(max_length=12, choices=Outcome, blank=True)
+    outcome_at = models.DateTimeField(null=True, blank=True)
+    outcome_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"response {self.pk} ({self.answer})"
+
+
+class ResponseEvent(models.Model):
+    """One step in the handling of a patient's response: the inbox's audit trail."""
+
+    class Action(models.TextChoices):
+        ASSIGNED = "assigned", "Assigned"
+        OUTCOME = "outcome", "Outcome recorded"
+        REVIEWED = "reviewed", "Marked as reviewed"
+
+    response = models.ForeignKey(PatientResponse, on_delete=models.CASCADE, related_name="events")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    action = models.CharField(max_length=10, choices=Action)
+    # What changed, in the team's words ("Assigned to a.clinician@trust.nhs.uk"): no clinical
+    # detail beyond the outcome's own label.
+    note = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.action} on response {self.response_id}"
+
+
+class ValidationRequest(models.Model):
+    """The trust asked a patient "do you still need this treatment?" (NHS England validation)."""
+
+    pathway = models.ForeignKey(
+        Pathway, on_delete=models.CASCADE, related_name="validation_requests"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    messages_queued = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        indexes = [models.Index(fields=["pathway", "-requested_at"], name="validation_by_pathway")]
+
+    def __str__(self) -> str:
+        return f"validation request {self.pk}"
+
+
+class PageFeedback(models.Model):
+    """A patient's answer to "Did this page answer your question about your wait?": how the
+    trust measures the GP calls the page saves."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="page_feedback")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    answered = models.BooleanField()
+    at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"page feedback {self.pk}"
+
+
+class QueueAccuracy(models.Model):
+    """How well each method's estimates came true for one queue (or, with no queue, the whole
+    trust) in the latest back-test: what the trust workspace shows beside each queue."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="accuracy")
+    queue = models.ForeignKey(
+        Queue, on_delete=models.CASCADE, null=True, blank=True, related_name="accuracy"
+    )
+    method = models.CharField(max_length=20)
+    computed_at = models.DateTimeField()
+    last_week = models.DateField(help_text="The latest snapshot the back-test could see.")
+    origins = models.PositiveSmallIntegerField(help_text="Past weeks replayed.")
+    scored = models.PositiveIntegerField(help_text="Estimates scored against what happened.")
+    median_abs_error_weeks = models.FloatField(null=True)
+    mean_abs_error_weeks = models.FloatField(null=True)
+    later_than_p50 = models.FloatField(null=True)
+    inside_p10_p90 = models.FloatField(null=True)
+    mean_range_weeks = models.FloatField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["provider", "queue"], name="accuracy_by_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.method} accuracy for queue {self.queue_id}"
 
 
 class AuditEvent(models.Model):

@@ -1,6 +1,7 @@
 """Loads a demo trust and one account for each role, for `make run`. Refused when DEBUG is off."""
 
 from allauth.account.models import EmailAddress
+from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -28,13 +29,19 @@ DEMO_WEEKS = 52
 DEMO_PATHWAYS = 4000
 DEMO_SEED = 2026
 
-# (email, role, superuser): a patient, the trust's staff, and an administrator.
+# (email, role, superuser): a patient, the trust's staff, an administrator and a GP practice.
 DEMO_ACCOUNTS = [
     ("patient@example.com", Role.PATIENT, False),
     ("editor@example.com", Role.TRUST_EDITOR, False),
     ("reviewer@example.com", Role.CLINICAL_REVIEWER, False),
     ("admin@example.com", Role.TRUST_ADMIN, True),
+    ("practice@example.com", Role.GP_PRACTICE, False),
 ]
+# The simulated trust's referrers are practices Y90001 to Y90040.
+DEMO_PRACTICE = "Y90001"
+# Staff and practice accounts must use two-step verification: the demo ones share this
+# authenticator secret (add it to an authenticator app to sign in as them).
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
 class Command(BaseCommand):
@@ -59,6 +66,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo accounts (password for each: {DEMO_PASSWORD}):")
         for email, role, _ in DEMO_ACCOUNTS:
             self.stdout.write(f"  {role:<18} {email}")
+        self.stdout.write(
+            f"Staff and practice accounts ask for an authenticator code: secret {DEMO_TOTP_SECRET}"
+        )
 
     def load_history(self, trust: Provider) -> None:
         if trust.snapshots.exists():
@@ -94,9 +104,12 @@ class Command(BaseCommand):
         user = User.objects.filter(email=email).first() or User(email=email)
         user.is_staff = user.is_superuser = superuser
         user.provider = None if role == Role.PATIENT else trust
+        user.practice_ods_code = DEMO_PRACTICE if role == Role.GP_PRACTICE else ""
         user.set_password(DEMO_PASSWORD)
         user.save()
         user.add_role(role)
+        if user.needs_mfa and not user.authenticator_set.exists():
+            TOTP.activate(user, DEMO_TOTP_SECRET)
         EmailAddress.objects.update_or_create(
             user=user, email=email, defaults={"verified": True, "primary": True}
         )
