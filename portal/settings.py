@@ -157,6 +157,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "updates.tasks.sweep_outbox",
         "schedule": crontab(minute="*/5"),
     },
+    # Sunday night, when the portal is quiet: the workspace's estimate accuracy per queue.
+    "backtest-trusts": {
+        "task": "waitinglist.tasks.backtest_all",
+        "schedule": crontab(hour=22, minute=30, day_of_week=0),
+    },
 }
 
 # Accounts: email + password with MFA, through django-allauth.

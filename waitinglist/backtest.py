@@ -13,16 +13,20 @@ treated during that week: `t = L - origin - 0.5`, its middle):
 - a pathway still waiting at the end counts for "later than p50" and "inside p10-p90" where the
   end already settles it (it has waited beyond p50, or beyond p90), and is left out otherwise;
 - every method is scored on the same pathways: those every method could estimate.
+
+The same scores are kept queue by queue; `store` saves both as `QueueAccuracy` rows for the
+trust workspace (docs/workspace.md), after the command and by a weekly task.
 """
 
 from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
-from django.db import connection
+from django.db import connection, transaction
+from django.utils import timezone
 
 from waitinglist import estimates
-from waitinglist.models import Pathway, PathwayWeek, Provider
+from waitinglist.models import Pathway, PathwayWeek, Provider, QueueAccuracy
 
 METHODS = {
     "wait-well": "Wait Well: position, recent rates, spread learnt from the queue's past",
@@ -59,6 +63,11 @@ class Score:
             "estimated": self.estimated / self.ranked if self.ranked else float("nan"),
         }
 
+    @property
+    def scored(self) -> int:
+        """Estimates scored against a treatment that happened."""
+        return sum(len(part) for part in self.errors)
+
 
 @dataclass
 class Backtest:
@@ -67,6 +76,9 @@ class Backtest:
     scores: dict[str, Score]
     scored: int = 0  # pathways treated within the history, scored at some origin
     still_waiting: int = 0
+    # The same scores queue by queue (queue id: method: score), for the trust workspace.
+    by_queue: dict[int, dict[str, Score]] = field(default_factory=dict)
+    last_week: date | None = None  # the latest snapshot the back-test could see
 
     def lines(self) -> list[str]:
         head = (
@@ -100,6 +112,7 @@ def run(provider: Provider, step: int = DEFAULT_STEP) -> Backtest:
     result = Backtest(
         provider, [history.week_endings[o] for o in origins], {m: Score() for m in METHODS}
     )
+    result.last_week = history.week_endings[-1] if history.week_endings else None
     if not origins:
         return result
     outcomes = estimates.load_outcomes(history)
@@ -127,9 +140,61 @@ def run(provider: Provider, step: int = DEFAULT_STEP) -> Backtest:
             score.estimated += int(np.isfinite(predicted[:, 1]).sum())
             _score(score, predicted[keep][common[keep]], actual[common[keep]],
                    censored[common[keep]])  # fmt: skip
+        _score_by_queue(result, ranked[:, 1], keep, common, predictions, actual, censored)
         result.scored += int((~censored & common[keep]).sum())
         result.still_waiting += int((censored & common[keep]).sum())
     return result
+
+
+def _score_by_queue(result: Backtest, queue, keep, common, predictions, actual, censored) -> None:
+    """The origin's scores again, one queue at a time: the same pathways, split by queue."""
+    scored = common[keep]
+    scored_queue, actual, censored = queue[keep][scored], actual[scored], censored[scored]
+    for q in np.unique(queue):
+        scores = result.by_queue.setdefault(int(q), {m: Score() for m in METHODS})
+        mine, theirs = queue == q, scored_queue == q
+        for method, predicted in predictions.items():
+            score = scores[method]
+            score.ranked += int(mine.sum())
+            score.estimated += int(np.isfinite(predicted[mine, 1]).sum())
+            _score(score, predicted[keep][scored][theirs], actual[theirs], censored[theirs])
+
+
+def store(provider: Provider, result: Backtest) -> int:
+    """Replaces the trust's stored accuracy (whole trust and each queue) with this run's, in
+    one transaction, so the workspace never shows half of one run and half of another;
+    returns how many rows were stored. A run with no origins stores nothing new."""
+    now = timezone.now()
+    rows = []
+    if result.origins:
+        parts = [(None, result.scores), *sorted(result.by_queue.items())]
+        rows = [
+            _accuracy(provider, queue_id, method, score, result, now)
+            for queue_id, scores in parts
+            for method, score in scores.items()
+        ]
+    with transaction.atomic():
+        QueueAccuracy.objects.filter(provider=provider).delete()
+        QueueAccuracy.objects.bulk_create(rows)
+    return len(rows)
+
+
+def _accuracy(provider, queue_id, method, score: Score, result: Backtest, now) -> QueueAccuracy:
+    figures = {k: (None if np.isnan(v) else v) for k, v in score.figures().items()}
+    return QueueAccuracy(
+        provider=provider,
+        queue_id=queue_id,
+        method=method,
+        computed_at=now,
+        last_week=result.last_week,
+        origins=len(result.origins),
+        scored=score.scored,
+        median_abs_error_weeks=figures["median_abs_error_weeks"],
+        mean_abs_error_weeks=figures["mean_abs_error_weeks"],
+        later_than_p50=figures["later_than_p50"],
+        inside_p10_p90=figures["inside_p10_p90"],
+        mean_range_weeks=figures["mean_range_weeks"],
+    )
 
 
 def _score(score: Score, predicted, actual, censored) -> None:

@@ -7,6 +7,7 @@ from celery import shared_task
 from django.core.cache import cache
 
 from updates.tasks import digests_after_import
+from waitinglist import backtest
 from waitinglist.estimates import recompute
 from waitinglist.importer import ImportRefused, import_snapshot
 from waitinglist.models import ImportRun, Provider
@@ -63,3 +64,25 @@ def refresh_estimates(provider_id: int) -> None:
     log.info("estimates for %s: %s", provider.ods_code, recompute(provider).summary())
     # With fresh estimates, subscribers due an update this week or month get it.
     digests_after_import.delay(provider.pk)
+
+
+# Every 4th past week: the accuracy the workspace shows, at a quarter of the full run's cost.
+BACKTEST_STEP = 4
+
+
+@shared_task
+def backtest_all() -> None:
+    """Weekly (Celery beat): back-tests every trust, one task each."""
+    for provider_id in Provider.objects.values_list("pk", flat=True):
+        backtest_trust.delay(provider_id)
+
+
+@shared_task
+def backtest_trust(provider_id: int) -> None:
+    """Back-tests one trust's history and stores its accuracy for the trust workspace."""
+    provider = Provider.objects.filter(pk=provider_id).first()
+    if provider is None:
+        return
+    result = backtest.run(provider, step=BACKTEST_STEP)
+    stored = backtest.store(provider, result)
+    log.info("backtest for %s: %s accuracy rows stored", provider.ods_code, stored)

@@ -30,3 +30,5 @@ class Command(BaseCommand):
             raise CommandError(f"{code} has too little history to replay")
         for line in result.lines():
             self.stdout.write(line)
+        # The trust workspace shows the latest run's accuracy beside each queue.
+        backtest.store(provider, result)
