@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 
-from portal import health, views
+from portal import health, staff_views, views
 
 # The admin signs in through allauth, so it gets the same rate limits and MFA as every page.
 admin.site.login = login_required(admin.site.login)
@@ -12,6 +12,14 @@ urlpatterns = [
     path("", views.start, name="start"),
     path("home/", views.home, name="home"),
     path("staff/", views.staff_workspace, name="staff_workspace"),
+    path("staff/team/", staff_views.team, name="team"),
+    path("staff/team/invite/", staff_views.invite, name="team_invite"),
+    path("staff/team/invitations/<int:pk>/revoke/", staff_views.revoke, name="team_revoke"),
+    path("staff/team/<int:pk>/", staff_views.member, name="team_member"),
+    path("staff/team/<int:pk>/remove-role/", staff_views.remove_role, name="team_remove_role"),
+    path("staff/team/<int:pk>/deactivate/", staff_views.deactivate, name="team_deactivate"),
+    path("staff/join/complete/", staff_views.join_complete, name="join_complete"),
+    path("staff/join/<str:token>/", staff_views.join, name="join"),
     path("accessibility/", views.accessibility, name="accessibility"),
     path("privacy/", views.privacy, name="privacy"),
     path("contact/", views.contact, name="contact"),
