@@ -8,6 +8,16 @@ from waitinglist import activation
 from waitinglist.models import Provider
 
 
+def to_contacts(kind: str, key: str, email: str, mobile: str, context: dict) -> list:
+    """A message to each contact the extract holds (email, mobile), for a patient who may
+    have no account: no subscription, so the outbox's unique key does not cover them."""
+    return [
+        OutboxMessage(kind=kind, period=key, channel=channel, to=to, context=context)
+        for channel, to in (("email", email), ("sms", mobile))
+        if to
+    ]
+
+
 def queue(provider: Provider, invitations: list, publish) -> tuple[int, int]:
     """One message a contact for each invitation whose pathway has an email address or a
     mobile number; returns (emails, texts) queued."""
@@ -27,10 +37,7 @@ def queue(provider: Provider, invitations: list, publish) -> tuple[int, int]:
             "expires": invitation.expires.strftime("%-d %B %Y"),
         }
         key = f"{invitation.pathway_identifier}:{invitation.code[:6]}"
-        for channel, to in (("email", email), ("sms", mobile)):
-            if to:
-                rows.append(OutboxMessage(kind="invite", period=key, channel=channel, to=to,
-                                          context=context))  # fmt: skip
+        rows += to_contacts("invite", key, email, mobile, context)
     with transaction.atomic():
         made = OutboxMessage.objects.bulk_create(rows, batch_size=5000)
         ids = [m.pk for m in made]

@@ -432,6 +432,83 @@ class PatientResponse(models.Model):
     def __str__(self) -> str:
         return f"response {self.pk} ({self.answer})"
 
+    # The inbox's rules. Each change is a conditional UPDATE on the state its caller saw, so
+    # when two of the team act on one response at once, one wins and the other is told.
+
+    def assign(self, to, by, ip: str | None = None) -> bool:
+        """Gives the response to a clinician of its trust; False if someone else changed its
+        assignee meanwhile. Raises NotAssignable for anyone who cannot take it."""
+        from portal.roles import Role
+
+        if self.outcome:
+            raise NotAssignable("An outcome is already recorded: it no longer needs a clinician.")
+        if to is None or not to.is_active or to.provider_id != self.pathway.provider_id:
+            raise NotAssignable("Choose someone on your trust's team.")
+        if not to.has_role(Role.CLINICAL_REVIEWER, Role.TRUST_ADMIN):
+            raise NotAssignable(
+                f"{to.email} is not a clinical reviewer or trust admin, so cannot be assigned."
+            )
+        changed = PatientResponse.objects.filter(
+            pk=self.pk, assigned_to_id=self.assigned_to_id, outcome=""
+        ).update(assigned_to=to)
+        if not changed:
+            return False
+        self.assigned_to = to
+        self._record(ResponseEvent.Action.ASSIGNED, f"Assigned to {to.email}", by, ip)
+        return True
+
+    def record_outcome(self, outcome: str, by, ip: str | None = None) -> bool:
+        """Records what was decided, once: False if an outcome was recorded meanwhile. It also
+        counts as reviewed. The waiting list itself is the trust's PAS's: nothing changes here."""
+        from django.db.models.functions import Coalesce, Now
+        from django.utils import timezone
+
+        label = self.Outcome(outcome).label  # ValueError for anything else
+        changed = PatientResponse.objects.filter(pk=self.pk, outcome="").update(
+            outcome=outcome,
+            outcome_at=Now(),
+            outcome_by=by,
+            reviewed_at=Coalesce("reviewed_at", Now()),
+            reviewed_by=Coalesce("reviewed_by", models.Value(by.pk)),
+        )
+        if not changed:
+            return False
+        self.outcome, self.outcome_by, self.outcome_at = outcome, by, timezone.now()
+        self._record(ResponseEvent.Action.OUTCOME, f"Outcome: {label}", by, ip)
+        return True
+
+    def mark_reviewed(self, by, ip: str | None = None) -> bool:
+        """Marks the response as seen by the team; False if it already was."""
+        from django.utils import timezone
+
+        now = timezone.now()
+        changed = PatientResponse.objects.filter(pk=self.pk, reviewed_at__isnull=True).update(
+            reviewed_at=now, reviewed_by=by
+        )
+        if not changed:
+            return False
+        self.reviewed_at, self.reviewed_by = now, by
+        self._record(ResponseEvent.Action.REVIEWED, "Marked as reviewed", by, ip)
+        return True
+
+    def _record(self, action: str, note: str, by, ip: str | None) -> None:
+        from waitinglist.patient_page import patient_data_changed
+
+        ResponseEvent.objects.create(response=self, user=by, action=action, note=note[:300])
+        AuditEvent.objects.create(
+            provider_id=self.pathway.provider_id,
+            user=by,
+            pathway_id=self.pathway_id,
+            action=f"response-{action}",
+            ip_address=ip,
+        )
+        # Conditional updates send no signals; the patient's page shows what the team did.
+        patient_data_changed()
+
+
+class NotAssignable(Exception):
+    """The response cannot be given to that person; the message says why."""
+
 
 class ResponseEvent(models.Model):
     """One step in the handling of a patient's response: the inbox's audit trail."""

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from waitinglist import patient_views, views
+from waitinglist import patient_views, response_views, validation_views, views
 
 app_name = "waitinglist"
 
@@ -12,6 +12,22 @@ urlpatterns = [
     path("staff/imports/", views.imports, name="imports"),
     path("staff/imports/<int:pk>/", views.import_run, name="import_run"),
     path("staff/imports/<int:pk>/rejected-rows.csv", views.import_report, name="import_report"),
-    path("staff/responses/", views.responses, name="responses"),
+    path("staff/responses/", response_views.responses, name="responses"),
+    path("staff/responses.csv", response_views.responses_csv, name="responses_csv"),
+    path("staff/responses/<int:pk>/", response_views.response_detail, name="response"),
+    path(
+        "staff/responses/<int:pk>/assign/", response_views.response_assign, name="response_assign"
+    ),
+    path(
+        "staff/responses/<int:pk>/outcome/",
+        response_views.response_outcome,
+        name="response_outcome",
+    ),
+    path(
+        "staff/responses/<int:pk>/review/", response_views.response_review, name="response_review"
+    ),
+    path("staff/validation/", validation_views.due_list, name="validation"),
+    path("staff/validation.csv", validation_views.due_csv, name="validation_csv"),
+    path("staff/validation/ask/", validation_views.ask, name="validation_ask"),
     path("staff/audit/", views.audit_log, name="audit"),
 ]

@@ -1,5 +1,5 @@
-"""Trust workspace pages: uploading a week's extract, following its import, patients' responses
-and the audit log."""
+"""Trust workspace pages: uploading a week's extract, following its import, and the audit log
+(patients' responses: `waitinglist.response_views`)."""
 
 import csv
 import io
@@ -7,16 +7,14 @@ import itertools
 import uuid
 
 from django.conf import settings
-from django.contrib import messages
 from django.core.cache import cache
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 
-from portal.access import trust_admin_required, trust_staff_required
+from portal.access import trust_admin_required
 from waitinglist.forms import UploadForm
-from waitinglist.models import AuditEvent, ImportRun, PatientResponse
+from waitinglist.models import AuditEvent, ImportRun
 from waitinglist.tasks import import_upload, progress_key
 
 SHOWN_REJECTIONS = 200
@@ -73,29 +71,6 @@ def import_report(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(run.rejections_csv or "line,column,reason\n", content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="rejected-rows-{run.pk}.csv"'
     return response
-
-
-@trust_staff_required
-def responses(request: HttpRequest) -> HttpResponse:
-    """The waiting-list team's inbox of what patients told the trust; nothing acts by itself."""
-    trust = request.user.provider
-    inbox = PatientResponse.objects.filter(pathway__provider=trust)
-    if request.method == "POST":
-        response = inbox.filter(pk=request.POST.get("response"), reviewed_at__isnull=True).first()
-        if response is None:
-            raise Http404
-        response.reviewed_at, response.reviewed_by = timezone.now(), request.user
-        response.save(update_fields=["reviewed_at", "reviewed_by"])
-        messages.success(request, f"Marked as reviewed: pathway {response.pathway.identifier}.")
-        return redirect("waitinglist:responses")
-    show_all = request.GET.get("show") == "all"
-    shown = inbox if show_all else inbox.filter(reviewed_at__isnull=True)
-    context = {
-        "responses": shown.select_related("pathway__queue", "reviewed_by")[:200],
-        "show_all": show_all,
-        "waiting": inbox.filter(reviewed_at__isnull=True).count(),
-    }
-    return render(request, "waitinglist/responses.html", context)
 
 
 @trust_admin_required
