@@ -162,6 +162,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "waitinglist.tasks.backtest_all",
         "schedule": crontab(hour=22, minute=30, day_of_week=0),
     },
+    # Monday morning, before surgeries open: each GP practice's week, in counts.
+    "practice-summaries": {
+        "task": "waitinglist.tasks.send_practice_summaries",
+        "schedule": crontab(hour=7, minute=0, day_of_week=1),
+    },
 }
 
 # Accounts: email + password with MFA, through django-allauth.

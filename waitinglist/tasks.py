@@ -5,12 +5,14 @@ from pathlib import Path
 
 from celery import shared_task
 from django.core.cache import cache
+from django.utils import timezone
 
 from updates.tasks import digests_after_import
 from waitinglist import backtest
 from waitinglist.estimates import recompute
 from waitinglist.importer import ImportRefused, import_snapshot
 from waitinglist.models import ImportRun, Provider
+from waitinglist.practice_email import send_practice_summaries as email_practice_summaries
 
 log = logging.getLogger(__name__)
 
@@ -86,3 +88,9 @@ def backtest_trust(provider_id: int) -> None:
     result = backtest.run(provider, step=BACKTEST_STEP)
     stored = backtest.store(provider, result)
     log.info("backtest for %s: %s accuracy rows stored", provider.ods_code, stored)
+
+
+@shared_task
+def send_practice_summaries() -> int:
+    """Weekly (Celery beat, Mondays): each GP practice account's week in counts, at most once."""
+    return email_practice_summaries(timezone.localdate())

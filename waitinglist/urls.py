@@ -1,6 +1,6 @@
 from django.urls import path
 
-from waitinglist import patient_views, response_views, validation_views, views
+from waitinglist import patient_views, practice_views, response_views, validation_views, views
 
 app_name = "waitinglist"
 
@@ -30,4 +30,11 @@ urlpatterns = [
     path("staff/validation.csv", validation_views.due_csv, name="validation_csv"),
     path("staff/validation/ask/", validation_views.ask, name="validation_ask"),
     path("staff/audit/", views.audit_log, name="audit"),
+    path("practice/", practice_views.practice_patients, name="practice_patients"),
+    path("practice/patients/<int:pk>/", practice_views.patient_summary, name="practice_summary"),
+    path(
+        "practice/patients/<int:pk>/nhs-number/",
+        practice_views.show_nhs_number,
+        name="practice_show_nhs_number",
+    ),
 ]
