@@ -367,3 +367,36 @@ def test_another_trusts_staff_see_none_of_it_and_its_ids_give_404(listed, trust,
     assert "D1" not in client.get(reverse("waitinglist:validation_csv")).content.decode()
     assert ask(client, listed["due"]).status_code == 404
     assert not ValidationRequest.objects.exists() and not OutboxMessage.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_of_the_team_asking_at_once_ask_each_patient_once(trust):
+    import threading
+
+    from django.db import connections
+
+    week = snapshot(trust)
+    chosen = [pathway(trust, week, f"T{n}", DUE) for n in range(20)]
+    for path in chosen:
+        subscriber(path, sms=False)
+    ids = [p.pk for p in chosen]
+    people = [staff(trust), staff(trust)]
+    start = threading.Barrier(2)
+    results = []
+
+    def asking(person):
+        try:
+            start.wait()
+            results.append(validation.ask(trust, person, ids, lambda ids: None))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=asking, args=(p,)) for p in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted((r.asked, r.recently) for r in results) == [(0, 20), (20, 0)]
+    assert OutboxMessage.objects.filter(kind="validation").count() == 20
+    assert ValidationRequest.objects.filter(messages_queued__gt=0).count() == 20
