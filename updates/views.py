@@ -6,7 +6,6 @@ import json
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -14,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from portal.access import trust_admin_required
-from updates import outbox, services
+from updates import outbox, reports, services
 from updates.forms import CodeForm, SubscriptionForm
 from updates.models import OutboxMessage, Subscription
 from updates.tasks import publish
@@ -106,25 +105,11 @@ def notify_callback(request: HttpRequest) -> HttpResponse:
 def sending(request: HttpRequest) -> HttpResponse:
     """How the trust's updates are going: subscribers, and messages sent, delivered, failed."""
     trust = request.user.provider
-    theirs = {"user__patient_links__patient__provider": trust}
-    subscribers = Subscription.objects.filter(**theirs, stopped_at__isnull=True).distinct()
-    since = timezone.now() - timezone.timedelta(days=30)
-    counts = (
-        OutboxMessage.objects.filter(
-            created_at__gte=since,
-            **{f"subscription__{key}": value for key, value in theirs.items()},
-        )
-        .values("channel", "state")
-        .annotate(n=Count("pk", distinct=True))
-    )
-    table = {}
-    for row in counts:
-        table.setdefault(row["channel"], dict.fromkeys(OutboxMessage.State.values, 0))
-        table[row["channel"]][row["state"]] = row["n"]
+    subscribers = reports.trust_subscriptions(trust).filter(stopped_at__isnull=True)
     context = {
         "subscribers": subscribers.count(),
         "by_sms": subscribers.filter(by_sms=True, mobile_verified_at__isnull=False).count(),
-        "table": sorted(table.items()),
+        "table": reports.messages_by_channel(trust),
         "states": OutboxMessage.State.choices,
     }
     return render(request, "updates/sending.html", context)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from updates.models import Subscription
-from waitinglist import activation
+from waitinglist import activation, workspace
 from waitinglist.forms import ActivationForm, ResponseForm
 from waitinglist.models import AuditEvent, PatientResponse
 from waitinglist.patient_page import RTT_STANDARD_WEEKS, open_pathways, pathway_pages, record_views
@@ -100,3 +100,18 @@ def respond(request: HttpRequest, pk: int) -> HttpResponse:
         "Nothing about your place in the queue changes unless they contact you.",
     )
     return redirect(reverse("waitinglist:my_wait") + f"#pathway-{pathway.pk}")
+
+
+@login_required
+@require_POST
+def page_feedback(request: HttpRequest) -> HttpResponse:
+    """The patient's answer to "Did this page answer your question about your wait?", the
+    trust's measure of GP queries avoided. The thanks is a message, outside the cached page."""
+    answer = request.POST.get("answered")
+    if answer not in ("yes", "no"):
+        messages.error(request, "Choose yes or no to tell us if this page answered your question.")
+        return redirect(reverse("waitinglist:my_wait") + "#page-feedback")
+    if not workspace.record_page_feedback(request.user, answer == "yes", timezone.localdate()):
+        raise Http404
+    messages.success(request, "Thank you for telling us.")
+    return redirect(reverse("waitinglist:my_wait") + "#page-feedback")

@@ -1,6 +1,13 @@
 from django.urls import path
 
-from waitinglist import patient_views, practice_views, response_views, validation_views, views
+from waitinglist import (
+    patient_views,
+    practice_views,
+    response_views,
+    validation_views,
+    views,
+    workspace_views,
+)
 
 app_name = "waitinglist"
 
@@ -9,6 +16,7 @@ urlpatterns = [
     path("activate/complete/", patient_views.activate_complete, name="activate_complete"),
     path("my-wait/", patient_views.my_wait, name="my_wait"),
     path("my-wait/<int:pk>/respond/", patient_views.respond, name="respond"),
+    path("my-wait/feedback/", patient_views.page_feedback, name="page_feedback"),
     path("staff/imports/", views.imports, name="imports"),
     path("staff/imports/<int:pk>/", views.import_run, name="import_run"),
     path("staff/imports/<int:pk>/rejected-rows.csv", views.import_report, name="import_report"),
@@ -30,6 +38,13 @@ urlpatterns = [
     path("staff/validation.csv", validation_views.due_csv, name="validation_csv"),
     path("staff/validation/ask/", validation_views.ask, name="validation_ask"),
     path("staff/audit/", views.audit_log, name="audit"),
+    path("staff/imports.csv", workspace_views.imports_csv, name="imports_csv"),
+    path("staff/queues/", workspace_views.queues, name="queues"),
+    path("staff/queues.csv", workspace_views.queues_csv, name="queues_csv"),
+    path("staff/queues/<int:pk>/", workspace_views.queue_detail, name="queue"),
+    path("staff/queues/<int:pk>.csv", workspace_views.queue_csv, name="queue_csv"),
+    path("staff/engagement/", workspace_views.engagement, name="engagement"),
+    path("staff/engagement.csv", workspace_views.engagement_csv, name="engagement_csv"),
     path("practice/", practice_views.practice_patients, name="practice_patients"),
     path("practice/patients/<int:pk>/", practice_views.patient_summary, name="practice_summary"),
     path(
