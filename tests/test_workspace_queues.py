@@ -145,7 +145,8 @@ def test_a_queue_shows_52_weeks_as_charts_with_their_figures_and_its_rates(clien
     first_shown = FIRST + timedelta(weeks=8)
     assert f"from {first_shown:%-d %B %Y} to" in page.replace("From", "from")
     assert f"{FIRST:%-d %b %Y}</td>" not in page  # week 0 is beyond the 52 shown
-    assert "14.5" in page and "2.2" in page and "0.40% of the list" in page
+    assert "Treated a week </span>14.5<" in page and "Joined ahead a week </span>2.3<" in page
+    assert "0.40% of the list" in page
 
 
 @pytest.mark.django_db

@@ -1,0 +1,72 @@
+"""The workspace's figures in headless Chromium: axe-clean under the real CSP, and the patient
+page's question answered through the page."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from portal.roles import Role
+from tests.extracts import WEEK, pathway, week_of, write_extract
+from tests.factories import ProviderFactory, UserFactory
+from tests.test_browser import PASSWORD, check_page, follow, sign_in, sign_in_staff
+from tests.test_workspace_queues import accuracy, build_history
+from waitinglist.models import PageFeedback, Patient, PatientLink
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_queues_a_queue_and_engagement_are_accessible(page):
+    trust = ProviderFactory(ods_code="RXX")
+    ortho, ent = build_history(trust, 20)
+    accuracy(trust, None, "wait-well", median_abs_error_weeks=3.1, inside_p10_p90=0.8,
+             later_than_p50=0.5)  # fmt: skip
+    accuracy(trust, ortho, "wait-well", median_abs_error_weeks=2.4, inside_p10_p90=0.81,
+             later_than_p50=0.47)  # fmt: skip
+    accuracy(trust, ortho, "nhs-app-mean", median_abs_error_weeks=11.0, later_than_p50=0.7)
+    PageFeedback.objects.create(provider=trust, answered=True)
+    staff = UserFactory(role=Role.TRUST_EDITOR, provider=trust, password=PASSWORD)
+    sign_in_staff(page, staff.email)
+
+    page.goto("/staff/")
+    follow(page, page.get_by_role("link", name="Queues"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Queues")
+    check_page(page)
+    follow(page, page.get_by_role("link", name="Trauma and Orthopaedics, admitted (IRTT)"))
+    expect(page.locator("figure svg[role=img]")).to_have_count(3)
+    page.get_by_text("Show the figures: people waiting").click()
+    check_page(page)
+    page.goto(f"/staff/queues/{ent.pk}/")  # not back-tested, no rates
+    check_page(page)
+
+    page.goto("/staff/")
+    follow(page, page.get_by_role("link", name="Engagement"))
+    expect(page.get_by_text("measure of GP queries avoided")).to_be_visible()
+    check_page(page)
+
+
+def test_a_patient_answers_the_page_question_and_is_thanked(page, tmp_path):
+    ProviderFactory(ods_code="RXX")
+    rows = [pathway(f"Z{n}") for n in range(1, 4)]
+    files = [
+        write_extract(tmp_path / f"w{w}.csv", week_of(rows, WEEK + timedelta(weeks=w)))
+        for w in range(3)
+    ]
+    call_command("import_waiting_list", *map(str, files))
+    patient = UserFactory(role=Role.PATIENT, password=PASSWORD)
+    PatientLink.objects.create(user=patient, patient=Patient.objects.first(), method="nhs-login")
+    sign_in(page, patient.email)
+    page.goto("/my-wait/")
+    form = page.locator("#page-feedback")
+    expect(form.get_by_role("group")).to_contain_text(
+        "Did this page answer your question about your wait?"
+    )
+    form.get_by_label("Yes").check()
+    follow(page, form.get_by_role("button", name="Send your answer"))
+    expect(page.get_by_text("Thank you for telling us.")).to_be_visible()
+    check_page(page)
+    stored = PageFeedback.objects.get()
+    assert stored.user == patient and stored.answered
+    assert stored.at.date() in (date.today(), timezone.now().date())
