@@ -64,13 +64,20 @@ CSV_HEADER = [
 
 
 def csv_rows(pathways: QuerySet[Pathway], snapshot: Snapshot) -> Iterator[list]:
-    """The whole due list, a row a pathway; whether contacts exist, never the contacts."""
-    for p in with_reach(pathways).iterator(chunk_size=2000):
+    """The whole due list, a row a pathway; whether contacts exist, never the contacts. Read
+    as tuples: building 40,000 model instances took 2 of the download's 4 seconds."""
+    rows = with_reach(pathways).values_list(
+        "identifier", "local_patient_identifier", "queue__treatment_function",
+        "queue__list_type", "queue__consultant_code", "clock_start", "last_validated",
+        "last_asked", "has_account", "has_updates", "email", "mobile",
+    )  # fmt: skip
+    for (identifier, local, function, list_type, consultant, clock_start, validated, asked,
+         account, updates, email, mobile) in rows.iterator(chunk_size=2000):  # fmt: skip
+        queue = "-".join(part for part in (function, list_type, consultant) if part)
         yield [
-            p.identifier, p.local_patient_identifier,
-            TREATMENT_FUNCTIONS.get(p.queue.treatment_function, ""), p.queue.key,
-            weeks_waited(p, snapshot), p.last_validated, p.last_asked, p.has_account,
-            p.has_updates, bool(p.email), bool(p.mobile),
+            identifier, local, TREATMENT_FUNCTIONS.get(function, ""), queue,
+            (snapshot.week_ending - clock_start).days // 7, validated, asked, account, updates,
+            bool(email), bool(mobile),
         ]  # fmt: skip
 
 
