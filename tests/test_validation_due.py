@@ -400,3 +400,17 @@ def test_two_of_the_team_asking_at_once_ask_each_patient_once(trust):
     assert sorted((r.asked, r.recently) for r in results) == [(0, 20), (20, 0)]
     assert OutboxMessage.objects.filter(kind="validation").count() == 20
     assert ValidationRequest.objects.filter(messages_queued__gt=0).count() == 20
+
+
+@pytest.mark.django_db
+def test_texts_and_plain_emails_are_not_html_escaped(listed, trust):
+    trust.name = "St Mary's & St Anne's Hospitals"
+    trust.save()
+    subscriber(listed["due"])
+    validation.ask(trust, staff(trust), [listed["due"].pk], lambda ids: None)
+    for message in OutboxMessage.objects.filter(kind="validation"):
+        subject, body, html = render(message)
+        assert body.startswith("St Mary's & St Anne's Hospitals")
+        if message.channel == "email":
+            assert subject.endswith("St Mary's & St Anne's Hospitals")
+            assert "St Mary&#x27;s &amp; St Anne&#x27;s" in html  # HTML stays escaped
