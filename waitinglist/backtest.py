@@ -150,14 +150,16 @@ def _score_by_queue(result: Backtest, queue, keep, common, predictions, actual, 
     """The origin's scores again, one queue at a time: the same pathways, split by queue."""
     scored = common[keep]
     scored_queue, actual, censored = queue[keep][scored], actual[scored], censored[scored]
+    kept = {method: predicted[keep][scored] for method, predicted in predictions.items()}
+    estimated = {method: np.isfinite(predicted[:, 1]) for method, predicted in predictions.items()}
     for q in np.unique(queue):
         scores = result.by_queue.setdefault(int(q), {m: Score() for m in METHODS})
         mine, theirs = queue == q, scored_queue == q
-        for method, predicted in predictions.items():
+        for method in predictions:
             score = scores[method]
             score.ranked += int(mine.sum())
-            score.estimated += int(np.isfinite(predicted[mine, 1]).sum())
-            _score(score, predicted[keep][scored][theirs], actual[theirs], censored[theirs])
+            score.estimated += int(estimated[method][mine].sum())
+            _score(score, kept[method][theirs], actual[theirs], censored[theirs])
 
 
 def store(provider: Provider, result: Backtest) -> int:
