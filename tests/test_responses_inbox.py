@@ -234,6 +234,7 @@ def test_the_detail_page_assigns_records_and_shows_the_trail(response, reviewer,
         {"clinician": reviewer.pk}, follow=True,
     ).content.decode()  # fmt: skip
     assert f"Assigned to {reviewer.email}." in assigned
+    assert f'<option value="{reviewer.pk}" selected>' in assigned  # the current assignee
     recorded = client.post(
         reverse("waitinglist:response_outcome", args=[response.pk]),
         {"outcome": "postpones"}, follow=True,

@@ -87,8 +87,8 @@ class AssignForm(forms.Form):
         },
     )
 
-    def __init__(self, data, trust: Provider) -> None:
-        super().__init__(data)
+    def __init__(self, data, trust: Provider, current: int | None = None) -> None:
+        super().__init__(data, initial={"clinician": current})
         self.fields["clinician"].queryset = assignable(trust)
 
 

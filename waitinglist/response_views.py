@@ -58,7 +58,7 @@ def response_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "response": response,
         "specialty": TREATMENT_FUNCTIONS.get(response.pathway.queue.treatment_function, ""),
         "events": response.events.select_related("user"),
-        "assign_form": inbox.AssignForm(None, trust),
+        "assign_form": inbox.AssignForm(None, trust, response.assigned_to_id),
         "outcome_form": inbox.OutcomeForm(),
         "can_record_outcome": request.user.has_role(*inbox.ASSIGNABLE_ROLES),
     })  # fmt: skip
