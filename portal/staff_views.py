@@ -139,4 +139,8 @@ def join_complete(request: HttpRequest) -> HttpResponse:
     if user.needs_mfa and not has_mfa(user):
         messages.info(request, "Turn on two-step verification before you use the staff pages.")
         return redirect("mfa_activate_totp")
-    return redirect("staff_workspace" if user.is_trust_staff else "home")
+    if user.is_trust_staff:
+        return redirect("staff_workspace")
+    if user.is_practice_staff:
+        return redirect("waitinglist:practice_patients")
+    return redirect("home")

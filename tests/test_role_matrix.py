@@ -170,7 +170,11 @@ EXPECTED: dict[str, Access] = {
     # in test_staff_invitations.py.
     "join": PUBLIC,
     "join_complete": get(
-        SIGN_IN, HOME, *[Redirect("staff_workspace")] * 3, HOME, Redirect("staff_workspace")
+        SIGN_IN,
+        HOME,
+        *[Redirect("staff_workspace")] * 3,
+        Redirect("waitinglist:practice_patients"),
+        Redirect("staff_workspace"),
     ),
     # Patients' own pages
     "waitinglist:activate": PUBLIC,

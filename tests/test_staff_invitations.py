@@ -285,6 +285,14 @@ def test_staff_who_already_use_two_step_verification_go_straight_to_the_workspac
     }
 
 
+def test_a_practice_with_two_step_verification_goes_straight_to_its_patients(client, trust):
+    practice = UserFactory(role=Role.GP_PRACTICE, provider=trust, practice_ods_code="A81001")
+    client.force_login(practice)
+    assert client.get(reverse("join_complete")).headers["Location"] == reverse(
+        "waitinglist:practice_patients"
+    )
+
+
 def test_signing_in_with_another_account_does_not_accept(client, trust, admin):
     other = UserFactory(role=Role.PATIENT, email="other@example.com", password=PASSWORD)
     invitation, token = invited(trust, admin)
