@@ -4,7 +4,8 @@ The URLs come from Django's resolver, not from a list kept by hand: a new page h
 `EXPECTED` and fails here until someone writes down who may see it. Ids in URLs are of
 objects of the home trust (and of its practice, and of its patient), so "another trust's
 staff", who hold every staff role at their own trust, must get 404 on them: scope, not only
-role, is checked. Every visitor who is refused a page by GET is refused it by POST too.
+role, is checked, and no page they do see (lists, CSV files) shows any of the home trust's
+data. Every visitor who is refused a page by GET is refused it by POST too.
 
 The world is built as a deployment would be: NHS login configured, every staff account with
 an authenticator app (tests.factories), signed in without a recent password (so pages that
@@ -309,15 +310,22 @@ class World:
 
     clients: dict[str, Client]
     kwargs: dict[str, dict]
+    # Text that only the home trust's pages may show: its pathway, its patient's NHS number
+    # and answer, its staff's addresses, its import and its invitation.
+    markers: list[str]
 
 
 def build_world() -> World:
     home, other = ProviderFactory(ods_code="RHO"), ProviderFactory(ods_code="ROT")
     users = {
         "patient": UserFactory(role=Role.PATIENT),
-        "trust editor": UserFactory(role=Role.TRUST_EDITOR, provider=home),
-        "clinical reviewer": UserFactory(role=Role.CLINICAL_REVIEWER, provider=home),
-        "trust admin": UserFactory(role=Role.TRUST_ADMIN, provider=home),
+        "trust editor": UserFactory(
+            role=Role.TRUST_EDITOR, provider=home, email="editor@home.nhs.uk"
+        ),
+        "clinical reviewer": UserFactory(
+            role=Role.CLINICAL_REVIEWER, provider=home, email="reviewer@home.nhs.uk"
+        ),
+        "trust admin": UserFactory(role=Role.TRUST_ADMIN, provider=home, email="admin@home.nhs.uk"),
         "GP practice": UserFactory(
             role=Role.GP_PRACTICE, provider=home, practice_ods_code=PRACTICE
         ),
@@ -333,13 +341,20 @@ def build_world() -> World:
 
     pathway = _pathway(home, users["patient"])
     response = PatientResponse.objects.create(
-        pathway=pathway, user=users["patient"], answer=PatientResponse.Answer.WORSE, details="x"
+        pathway=pathway,
+        user=users["patient"],
+        answer=PatientResponse.Answer.WORSE,
+        details="HOME-ANSWER-DETAILS",
     )
     run = ImportRun.objects.create(
-        provider=home, uploaded_by=users["trust admin"], file_name="w.csv", stored_path="/x"
+        provider=home,
+        uploaded_by=users["trust admin"],
+        file_name="home-upload.csv",
+        stored_path="/x",
     )
     article = _article(home, users["trust editor"])
-    invitation = invitations.invite(home, users["trust admin"], "new@nhs.net", Role.TRUST_EDITOR)
+    admin = users["trust admin"]
+    invitation = invitations.invite(home, admin, "new@home.nhs.uk", Role.TRUST_EDITOR)
     token = re.search(r"/staff/join/([\w-]+)/", mail.outbox[-1].body).group(1)
     subscription = Subscription.objects.create(user=users["patient"])
     kwargs = {
@@ -372,7 +387,14 @@ def build_world() -> World:
     for visitor, user in users.items():
         clients[visitor] = Client()
         clients[visitor].force_login(user)
-    return World(clients=clients, kwargs=kwargs)
+    markers = [
+        "HOMEPATHWAY1",
+        pathway.patient.nhs_number,
+        "HOME-ANSWER-DETAILS",
+        "home-upload.csv",
+        "home.nhs.uk",
+    ]
+    return World(clients=clients, kwargs=kwargs, markers=markers)
 
 
 def _pathway(trust, patient_user) -> Pathway:
@@ -387,7 +409,7 @@ def _pathway(trust, patient_user) -> Pathway:
     )
     pathway = Pathway.objects.create(
         provider=trust,
-        identifier="P1",
+        identifier="HOMEPATHWAY1",
         patient=patient,
         queue=queue,
         clock_start=week - timedelta(weeks=30),
@@ -430,6 +452,16 @@ def path_of(name: str, namespace: str | None, world: World) -> str:
         return reverse(name, kwargs={k: filler.get(k, "1") for k in parameters})
     assert not parameters, f"{name}: build its ids from the home trust's objects in kwargs"
     return reverse(name)
+
+
+# The invitation's page shows its address to whoever holds the link: the link is the secret.
+SHOWN_TO_LINK_HOLDERS = {"join"}
+
+
+def body(response) -> bytes:
+    if response.streaming:
+        return b"".join(response.streaming_content)
+    return response.content
 
 
 def visit(client: Client, method: str, path: str):
@@ -486,11 +518,18 @@ def test_each_visitor_gets_what_the_table_says(name):
     world = build_world()
     path = path_of(name, URLS[name], world)
     wrong = []
-    for visitor, expected in zip(VISITORS, access.row, strict=True):
+    # Refused visitors go first: what an allowed one changes (an account deactivated, an
+    # invitation withdrawn) must not turn a wrongly allowed request into a 404 by luck.
+    visits = sorted(zip(VISITORS, access.row, strict=True), key=lambda v: not refused(v[1]))
+    for visitor, expected in visits:
         response = visit(world.clients[visitor], access.method, path)
         if not matches(expected, response):
             where = response.headers.get("Location", "")
             wrong.append(f"{visitor}: expected {expected!r}, got {response.status_code} {where}")
+        if visitor == "another trust's staff" and name not in SHOWN_TO_LINK_HOLDERS:
+            shown = [m for m in world.markers if m.encode() in body(response)]
+            if shown:
+                wrong.append(f"{visitor} was shown the home trust's {shown}")
         # Refused by GET means refused by POST (or the method refused): no view may check
         # roles on one method only.
         if access.method == "get" and refused(expected):
