@@ -5,7 +5,8 @@ The URLs come from Django's resolver, not from a list kept by hand: a new page h
 objects of the home trust (and of its practice, and of its patient), so "another trust's
 staff", who hold every staff role at their own trust, must get 404 on them: scope, not only
 role, is checked, and no page they do see (lists, CSV files) shows any of the home trust's
-data. Every visitor who is refused a page by GET is refused it by POST too.
+data; likewise a second practice of the home trust for the home practice's patient. Every
+visitor who is refused a page by GET is refused it by POST too.
 
 The world is built as a deployment would be: NHS login configured, every staff account with
 an authenticator app (tests.factories), signed in without a recent password (so pages that
@@ -51,6 +52,7 @@ VISITORS = [
     "clinical reviewer",
     "trust admin",
     "GP practice",
+    "another practice",
     "another trust's staff",
 ]
 
@@ -122,33 +124,33 @@ def post(*row) -> Access:
 
 A, O = ALLOWED, 200  # noqa: E741
 # fmt: off
-#                      anonymous  patient  editor reviewer admin  practice other trust
-PUBLIC         = get(  O,         O,       O,     O,       O,     O,       O)
-ENTRANCE       = get(  O,         HOME,    HOME,  HOME,    HOME,  HOME,    HOME)
-SIGNED_IN      = get(  SIGN_IN,   O,       O,     O,       O,     O,       O)
+#                      anonymous  patient  editor reviewer admin  practice other   other
+#                                                                         practice trust
+PUBLIC         = get(  O,         O,       O,     O,       O,     O,       O,      O)
+ENTRANCE       = get(  O,         HOME,    HOME,  HOME,    HOME,  HOME,    HOME,   HOME)
+SIGNED_IN      = get(  SIGN_IN,   O,       O,     O,       O,     O,       O,      O)
 # Changing how an account signs in asks for the password again first (ASVS 2.1 re-auth).
-REAUTHENTICATE = get(  SIGN_IN,   *[Redirect("account_reauthenticate")] * 6)
-TRUST_STAFF    = get(  SIGN_IN,   403,     O,     O,       O,     403,     O)
-STAFF_OBJECT   = get(  SIGN_IN,   403,     O,     O,       O,     403,     404)
-STAFF_ACTION   = post( SIGN_IN,   403,     A,     A,       A,     403,     A)
-STAFF_OBJ_ACT  = post( SIGN_IN,   403,     A,     A,       A,     403,     404)
-ADVICE_STAFF   = get(  SIGN_IN,   403,     O,     O,       403,   403,     O)
-ADVICE_OBJECT  = get(  SIGN_IN,   403,     O,     O,       403,   403,     404)
-ADVICE_ACTION  = post( SIGN_IN,   403,     A,     A,       403,   403,     A)
-ADVICE_OBJ_ACT = post( SIGN_IN,   403,     A,     A,       403,   403,     404)
-TRUST_ADMIN    = get(  SIGN_IN,   403,     403,   403,     O,     403,     O)
-ADMIN_OBJECT   = get(  SIGN_IN,   403,     403,   403,     O,     403,     404)
-ADMIN_ACTION   = post( SIGN_IN,   403,     403,   403,     A,     403,     A)
-ADMIN_OBJ_ACT  = post( SIGN_IN,   403,     403,   403,     A,     403,     404)
-PRACTICE_PAGE  = get(  SIGN_IN,   403,     403,   403,     403,   O,       O)
-PRACTICE_OBJ   = get(  SIGN_IN,   403,     403,   403,     403,   O,       404)
-PRACTICE_ACT   = post( SIGN_IN,   403,     403,   403,     403,   A,       404)
+REAUTHENTICATE = get(  SIGN_IN,   *[Redirect("account_reauthenticate")] * 7)
+TRUST_STAFF    = get(  SIGN_IN,   403,     O,     O,       O,     403,     403,    O)
+STAFF_OBJECT   = get(  SIGN_IN,   403,     O,     O,       O,     403,     403,    404)
+STAFF_ACTION   = post( SIGN_IN,   403,     A,     A,       A,     403,     403,    A)
+STAFF_OBJ_ACT  = post( SIGN_IN,   403,     A,     A,       A,     403,     403,    404)
+ADVICE_STAFF   = get(  SIGN_IN,   403,     O,     O,       403,   403,     403,    O)
+ADVICE_OBJECT  = get(  SIGN_IN,   403,     O,     O,       403,   403,     403,    404)
+ADVICE_ACTION  = post( SIGN_IN,   403,     A,     A,       403,   403,     403,    A)
+ADVICE_OBJ_ACT = post( SIGN_IN,   403,     A,     A,       403,   403,     403,    404)
+TRUST_ADMIN    = get(  SIGN_IN,   403,     403,   403,     O,     403,     403,    O)
+ADMIN_OBJECT   = get(  SIGN_IN,   403,     403,   403,     O,     403,     403,    404)
+ADMIN_ACTION   = post( SIGN_IN,   403,     403,   403,     A,     403,     403,    A)
+ADMIN_OBJ_ACT  = post( SIGN_IN,   403,     403,   403,     A,     403,     403,    404)
+PRACTICE_PAGE  = get(  SIGN_IN,   403,     403,   403,     403,   O,       O,      O)
+PRACTICE_OBJ   = get(  SIGN_IN,   403,     403,   403,     403,   O,       404,    404)
+PRACTICE_ACT   = post( SIGN_IN,   403,     403,   403,     403,   A,       404,    404)
 # The patient's own pathway: everyone else's answer is that it does not exist.
-PATIENT_ACTION = post( SIGN_IN,   A,       404,   404,     404,   404,     404)
-SIGNED_IN_POST = post( SIGN_IN,   A,       A,     A,       A,     A,       A)
+PATIENT_ACTION = post( SIGN_IN,   A,       404,   404,     404,   404,     404,    404)
+SIGNED_IN_POST = post( SIGN_IN,   A,       A,     A,       A,     A,       A,      A)
 # Django's admin: superusers only, everyone else is sent to its sign-in.
-ADMIN_SITE     = get(  ADMIN_SIGN_IN, ADMIN_SIGN_IN, ADMIN_SIGN_IN, ADMIN_SIGN_IN,
-                       ADMIN_SIGN_IN, ADMIN_SIGN_IN, ADMIN_SIGN_IN)
+ADMIN_SITE     = get(  *[ADMIN_SIGN_IN] * 8)
 # fmt: on
 
 EXPECTED: dict[str, Access] = {
@@ -175,13 +177,14 @@ EXPECTED: dict[str, Access] = {
         HOME,
         *[Redirect("staff_workspace")] * 3,
         Redirect("waitinglist:practice_patients"),
+        Redirect("waitinglist:practice_patients"),
         Redirect("staff_workspace"),
     ),
     # Patients' own pages
     "waitinglist:activate": PUBLIC,
     # The patient's record is linked already; nobody else has one to link.
     "waitinglist:activate_complete": get(
-        SIGN_IN, Redirect("waitinglist:my_wait"), *[Redirect("waitinglist:activate")] * 5
+        SIGN_IN, Redirect("waitinglist:my_wait"), *[Redirect("waitinglist:activate")] * 6
     ),
     "waitinglist:my_wait": SIGNED_IN,
     "waitinglist:respond": PATIENT_ACTION,
@@ -197,7 +200,7 @@ EXPECTED: dict[str, Access] = {
     "waitinglist:response": STAFF_OBJECT,
     "waitinglist:response_assign": STAFF_OBJ_ACT,
     # An outcome can end a wait: clinical reviewers and admins only (waitinglist.inbox).
-    "waitinglist:response_outcome": post(SIGN_IN, 403, 403, A, A, 403, 404),
+    "waitinglist:response_outcome": post(SIGN_IN, 403, 403, A, A, 403, 403, 404),
     "waitinglist:response_review": STAFF_OBJ_ACT,
     "waitinglist:validation": TRUST_STAFF,
     "waitinglist:validation_csv": TRUST_STAFF,
@@ -216,7 +219,7 @@ EXPECTED: dict[str, Access] = {
     # Advice: the public library, and the trust's editors and clinical reviewers
     "advice:library": PUBLIC,
     "advice:article": PUBLIC,
-    "advice:feedback": post(*[A] * 7),
+    "advice:feedback": post(*[A] * 8),
     "advice:staff_list": ADVICE_STAFF,
     "advice:staff_new": ADVICE_STAFF,
     "advice:staff_live_preview": ADVICE_ACTION,
@@ -230,40 +233,40 @@ EXPECTED: dict[str, Access] = {
     "updates:manage": SIGNED_IN,
     "updates:verify": SIGNED_IN,
     "updates:unsubscribe": PUBLIC,
-    "updates:notify_callback": post(*[401] * 7),
-    "updates:notify_inbound": post(*[401] * 7),
+    "updates:notify_callback": post(*[401] * 8),
+    "updates:notify_inbound": post(*[401] * 8),
     # django-allauth: signing in and up, and the account's own settings
     "account_login": ENTRANCE,
     "account_signup": ENTRANCE,
-    "account_logout": get(Redirect("start"), *[O] * 6),
+    "account_logout": get(Redirect("start"), *[O] * 7),
     "account_inactive": PUBLIC,
     "account_reauthenticate": SIGNED_IN,
     "account_email": SIGNED_IN,
-    "account_email_verification_sent": get(SIGN_IN, *[Redirect("account_email")] * 6),
+    "account_email_verification_sent": get(SIGN_IN, *[Redirect("account_email")] * 7),
     "account_change_password": SIGNED_IN,
-    "account_set_password": get(SIGN_IN, *[Redirect("account_change_password")] * 6),
+    "account_set_password": get(SIGN_IN, *[Redirect("account_change_password")] * 7),
     "account_reset_password": PUBLIC,
     "account_reset_password_done": PUBLIC,
     "account_reset_password_from_key": PUBLIC,
     "account_reset_password_from_key_done": PUBLIC,
-    "account_confirm_login_code": get(SIGN_IN, *[HOME] * 6),
+    "account_confirm_login_code": get(SIGN_IN, *[HOME] * 7),
     "mfa_index": SIGNED_IN,
-    "mfa_authenticate": get(SIGN_IN, *[HOME] * 6),
+    "mfa_authenticate": get(SIGN_IN, *[HOME] * 7),
     # The patient has no authenticator; staff have an app but no recovery codes yet.
-    "mfa_reauthenticate": get(SIGN_IN, Redirect("account_reauthenticate"), *[O] * 5),
+    "mfa_reauthenticate": get(SIGN_IN, Redirect("account_reauthenticate"), *[O] * 6),
     "mfa_activate_totp": REAUTHENTICATE,
-    "mfa_deactivate_totp": get(SIGN_IN, 404, *[Redirect("account_reauthenticate")] * 5),
-    "mfa_view_recovery_codes": get(SIGN_IN, *[404] * 6),
+    "mfa_deactivate_totp": get(SIGN_IN, 404, *[Redirect("account_reauthenticate")] * 6),
+    "mfa_view_recovery_codes": get(SIGN_IN, *[404] * 7),
     "mfa_generate_recovery_codes": REAUTHENTICATE,
-    "mfa_download_recovery_codes": get(SIGN_IN, *[404] * 6),
+    "mfa_download_recovery_codes": get(SIGN_IN, *[404] * 7),
     "socialaccount_login_cancelled": PUBLIC,
-    "socialaccount_login_error": get(*[401] * 7),
+    "socialaccount_login_error": get(*[401] * 8),
     # Only in the middle of an NHS login sign-up; otherwise back to sign in.
-    "socialaccount_signup": get(*[SIGN_IN] * 7),
+    "socialaccount_signup": get(*[SIGN_IN] * 8),
     "socialaccount_connections": SIGNED_IN,
     "nhs_login_login": PUBLIC,
     # Without the state NHS login sends back, the callback refuses everyone.
-    "nhs_login_callback": get(*[401] * 7),
+    "nhs_login_callback": get(*[401] * 8),
 }
 
 # Django's admin makes a dozen URLs for each model it shows; they are all behind its own
@@ -273,8 +276,8 @@ EXPECTED.update(
     {
         # The admin's sign-in page goes through the site's own sign-in first (portal.urls);
         # signed in without the admin's permission, it says so and shows nothing else.
-        "admin:login": get(SIGN_IN, *[O] * 6),
-        "admin:logout": get(*[Redirect("admin:index")] * 7),
+        "admin:login": get(SIGN_IN, *[O] * 7),
+        "admin:logout": get(*[Redirect("admin:index")] * 8),
     }
 )
 
@@ -310,9 +313,10 @@ class World:
 
     clients: dict[str, Client]
     kwargs: dict[str, dict]
-    # Text that only the home trust's pages may show: its pathway, its patient's NHS number
-    # and answer, its staff's addresses, its import and its invitation.
-    markers: list[str]
+    # Text that a visitor must never be shown: the home practice's patient (their pathway,
+    # NHS number and answer) and, to another trust, the home trust's staff, import and
+    # invitation.
+    markers: dict[str, list[str]]
 
 
 def build_world() -> World:
@@ -328,6 +332,9 @@ def build_world() -> World:
         "trust admin": UserFactory(role=Role.TRUST_ADMIN, provider=home, email="admin@home.nhs.uk"),
         "GP practice": UserFactory(
             role=Role.GP_PRACTICE, provider=home, practice_ods_code=PRACTICE
+        ),
+        "another practice": UserFactory(
+            role=Role.GP_PRACTICE, provider=home, practice_ods_code="B82002"
         ),
         # Every staff role, and the same practice code, at another trust: only scope stops them.
         "another trust's staff": UserFactory(
@@ -387,13 +394,19 @@ def build_world() -> World:
     for visitor, user in users.items():
         clients[visitor] = Client()
         clients[visitor].force_login(user)
-    markers = [
+    nhs = pathway.patient.nhs_number
+    patients_data = [
         "HOMEPATHWAY1",
-        pathway.patient.nhs_number,
+        nhs,
+        f"{nhs[:3]} {nhs[3:6]} {nhs[6:]}",
+        "29 Feb 1932",
+        "29 February 1932",
         "HOME-ANSWER-DETAILS",
-        "home-upload.csv",
-        "home.nhs.uk",
     ]
+    markers = {
+        "another practice": patients_data,
+        "another trust's staff": [*patients_data, "home-upload.csv", "home.nhs.uk"],
+    }
     return World(clients=clients, kwargs=kwargs, markers=markers)
 
 
@@ -405,7 +418,7 @@ def _pathway(trust, patient_user) -> Pathway:
     )
     queue = Queue.objects.create(provider=trust, treatment_function="110", list_type="IRTT")
     patient = Patient.objects.create(
-        provider=trust, nhs_number=valid_nhs_number(1), birth_date=date(1960, 5, 17)
+        provider=trust, nhs_number=valid_nhs_number(1), birth_date=date(1932, 2, 29)
     )
     pathway = Pathway.objects.create(
         provider=trust,
@@ -526,10 +539,10 @@ def test_each_visitor_gets_what_the_table_says(name):
         if not matches(expected, response):
             where = response.headers.get("Location", "")
             wrong.append(f"{visitor}: expected {expected!r}, got {response.status_code} {where}")
-        if visitor == "another trust's staff" and name not in SHOWN_TO_LINK_HOLDERS:
-            shown = [m for m in world.markers if m.encode() in body(response)]
+        if name not in SHOWN_TO_LINK_HOLDERS:
+            shown = [m for m in world.markers.get(visitor, []) if m.encode() in body(response)]
             if shown:
-                wrong.append(f"{visitor} was shown the home trust's {shown}")
+                wrong.append(f"{visitor} was shown {shown}")
         # Refused by GET means refused by POST (or the method refused): no view may check
         # roles on one method only.
         if access.method == "get" and refused(expected):
@@ -537,3 +550,24 @@ def test_each_visitor_gets_what_the_table_says(name):
             if ALLOWED.matches(posted):
                 wrong.append(f"{visitor} by POST: expected a refusal, got {posted.status_code}")
     assert wrong == [], f"{path}: " + "; ".join(wrong)
+
+
+# What the home trust's own people do see of the same data: without it, the checks above that
+# others are shown none of it would prove nothing.
+SEEN_AT_HOME = [
+    ("waitinglist:practice_patients", "GP practice", "29 Feb 1932"),
+    ("waitinglist:practice_summary", "GP practice", "29 February 1932"),
+    ("waitinglist:responses", "trust editor", "HOMEPATHWAY1"),
+    ("waitinglist:responses_csv", "clinical reviewer", "HOME-ANSWER-DETAILS"),
+    ("waitinglist:imports", "trust admin", "home-upload.csv"),
+    ("team", "trust admin", "home.nhs.uk"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "visitor", "marker"), SEEN_AT_HOME)
+def test_the_home_trusts_own_people_see_its_data(name, visitor, marker):
+    world = build_world()
+    response = world.clients[visitor].get(path_of(name, URLS.get(name), world))
+    assert response.status_code == 200
+    assert marker.encode() in body(response)
