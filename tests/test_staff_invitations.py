@@ -2,6 +2,7 @@
 signing up or signing in, and must turn on two-step verification; admins withdraw invitations,
 take roles away and deactivate accounts, only within their own trust."""
 
+import contextlib
 import re
 from datetime import timedelta
 from unittest import mock
@@ -565,3 +566,79 @@ def test_only_admins_change_accounts(client, trust, role):
     assert client.get(reverse("team")).status_code == 403
     assert client.post(reverse("team_deactivate", args=[colleague.pk])).status_code == 403
     assert User.objects.get(pk=colleague.pk).is_active
+
+
+def at_once(*calls) -> list:
+    """Runs each call in its own thread and database connection, all started together;
+    returns what each returned or raised."""
+    import threading
+
+    from django.db import connections
+
+    results: list = [None] * len(calls)
+
+    def run(i, call):
+        try:
+            results[i] = call()
+        except Exception as error:  # the caller looks at what was raised
+            results[i] = error
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_invitation_accepted_twice_at_the_same_moment_is_applied_once(trust, admin):
+    import threading
+
+    invitation, _ = invited(trust, admin)
+    person = UserFactory(email="new.colleague@nhs.net")
+    both_checked = threading.Barrier(2, timeout=10)
+    check = invitations._check_acceptable
+
+    def check_then_wait(*args):
+        # Both tabs have seen the invitation unused before either claims it.
+        check(*args)
+        both_checked.wait()
+
+    with mock.patch.object(invitations, "_check_acceptable", check_then_wait):
+        results = at_once(
+            lambda: invitations.accept(invitation.pk, person),
+            lambda: invitations.accept(invitation.pk, person),
+        )
+    refusals = [r for r in results if isinstance(r, invitations.Refused)]
+    assert len(refusals) == 1 and refusals[0].message == invitations.NOT_VALID
+    assert AuditEvent.objects.filter(action="staff-invitation-accepted").count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_admins_removing_each_other_at_once_leave_one(trust, admin):
+    import threading
+
+    other = UserFactory(role=Role.TRUST_ADMIN, provider=trust)
+    checked = threading.Barrier(2, timeout=2)
+    keep = invitations._keep_an_admin
+
+    def keep_then_wait(*args):
+        keep(*args)
+        # Without the trust's row lock both would pass the check before either removed a
+        # role; with it, the second waits at the lock and this wait times out.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            checked.wait()
+
+    with mock.patch.object(invitations, "_keep_an_admin", keep_then_wait):
+        results = at_once(
+            lambda: invitations.remove_role(trust, other, Role.TRUST_ADMIN, admin),
+            lambda: invitations.remove_role(trust, admin, Role.TRUST_ADMIN, other),
+        )
+    assert sum(isinstance(r, invitations.Refused) for r in results) == 1
+    admins = User.objects.filter(provider=trust, groups__name=Role.TRUST_ADMIN)
+    assert admins.count() == 1
