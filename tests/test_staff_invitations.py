@@ -642,3 +642,22 @@ def test_two_admins_removing_each_other_at_once_leave_one(trust, admin):
     assert sum(isinstance(r, invitations.Refused) for r in results) == 1
     admins = User.objects.filter(provider=trust, groups__name=Role.TRUST_ADMIN)
     assert admins.count() == 1
+
+
+def test_the_team_page_takes_the_same_queries_for_a_big_team(client, trust, admin):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("team")).status_code == 200
+        return len(captured)
+
+    client.force_login(admin)
+    UserFactory(role=Role.TRUST_EDITOR, provider=trust)
+    invited(trust, admin, email="one@nhs.net")
+    few = queries()
+    for n in range(30):
+        UserFactory(role=Role.CLINICAL_REVIEWER, provider=trust, mfa=n % 2 == 0)
+        invited(trust, admin, email=f"invited{n}@nhs.net")
+    assert queries() == few
