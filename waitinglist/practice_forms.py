@@ -33,7 +33,11 @@ class SearchForm(forms.Form):
 class FilterForm(forms.Form):
     specialty = forms.ChoiceField(label="Specialty", required=False)
     waited = forms.ChoiceField(
-        label="Time waited", choices=WAITED_CHOICES, required=False, widget=forms.RadioSelect
+        label="Time waited",
+        choices=WAITED_CHOICES,
+        initial="",
+        required=False,
+        widget=forms.RadioSelect,
     )
     worse = forms.BooleanField(
         label="Only patients who told the hospital their condition got worse", required=False

@@ -5,7 +5,7 @@ verification, and reads only that practice's patients at that trust."""
 from functools import wraps
 from urllib.parse import urlencode
 
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -60,6 +60,7 @@ def practice_patients(request: HttpRequest) -> HttpResponse:
         "page_range": page.paginator.get_elided_page_range(page.number, on_ends=1) if page else (),
         "snapshot": snapshot,
         "filters": filters,
+        "query": request.GET.urlencode(),  # for each "Show" button, to come back to this page
     }
     return render(request, "waitinglist/practice/patients.html", context)
 
@@ -70,9 +71,7 @@ def _page(request: HttpRequest, filters: practices.Filters | None, snapshot) -> 
     if filters is None:
         return None
     today = timezone.localdate()
-    pathways = practices.with_latest_figures(practices.practice_pathways(request.user), snapshot)
-    paginator = Paginator(practices.filtered(pathways, filters, today), practices.PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
+    page = practices.list_page(request.user, filters, snapshot, today, request.GET.get("page"))
     shown = request.session.pop(SHOWN) if SHOWN in request.session else None
     page.object_list = practices.rows(
         page.object_list, today, shown, all_shown=bool(filters.nhs_number)
