@@ -232,3 +232,25 @@ def test_the_weekly_email_is_scheduled_on_monday_mornings(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["practice-summaries"]
     assert entry["task"] == "waitinglist.tasks.send_practice_summaries"
     assert entry["schedule"].day_of_week == {1} and entry["schedule"].hour == {7}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_running_at_once_send_one_email_each_person(week_of_changes):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    practice_user(week_of_changes)
+    practice_user(week_of_changes)
+
+    def run() -> int:
+        try:
+            return send_practice_summaries(MONDAY)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        sent = list(pool.map(lambda _: run(), range(4)))
+    assert sum(sent) == 2 and len(mail.outbox) == 2
+    assert AuditEvent.objects.filter(action="practice-summary-emailed").count() == 2
