@@ -10,8 +10,8 @@ from django.utils import timezone
 from portal.roles import Role
 from tests.factories import UserFactory
 from tests.practice_data import pathway, practice_user, today, trust_with_snapshot
-from waitinglist.models import AuditEvent, Estimate, PatientResponse, QueueRates
-from waitinglist.practice_email import send_practice_summaries, week_start
+from waitinglist.models import AuditEvent, Estimate, PatientResponse, QueueRates, Snapshot
+from waitinglist.practice_email import practice_changes, send_practice_summaries, week_start
 from waitinglist.tasks import send_practice_summaries as weekly_task
 
 MONDAY = date(2026, 11, 23)
@@ -155,8 +155,7 @@ def test_each_practice_account_gets_its_practices_week_in_counts_only(week_of_ch
         assert "https://waitwell.example.nhs.uk/practice/" in body
     assert "Newly waiting more than 52 weeks: 1 (2 in all)" in message.body
     assert "Told the hospital their condition got worse: 1" in message.body
-    # The first run does not know last week's bookings, so it does not count them.
-    assert "booked" not in message.body.lower()
+    assert "Newly booked for treatment or an appointment: 0" in message.body
     for p in trust.pathways.select_related("patient"):
         for body in (message.subject, message.body, html):
             assert p.patient.nhs_number not in body
@@ -190,20 +189,28 @@ def test_a_practice_with_nothing_new_gets_no_email(trust_and_snapshot):
 
 
 @pytest.mark.django_db
-def test_newly_booked_counts_bookings_since_the_week_before(trust_and_snapshot):
-    trust, snapshot = trust_and_snapshot
-    booked_before = pathway(trust, snapshot, tci_date=MONDAY + timedelta(days=30))
-    waiting = pathway(trust, snapshot)
-    practice_user(trust)
-    assert send_practice_summaries(MONDAY - timedelta(weeks=1)) == 0  # learns the bookings
+def test_newly_booked_counts_dates_first_seen_in_last_weeks_import(trust_and_snapshot):
+    trust, first = trust_and_snapshot
+    later = Snapshot.objects.create(
+        provider=trust,
+        week_ending=first.week_ending + timedelta(weeks=1),
+        file_name="later.csv",
+        file_sha256="later".ljust(64, "0"),
+    )
+    # Both extracts were imported last week. A booking in the trust's first extract is new to
+    # the portal, not to the patient, so only the later extract's booking counts.
+    Snapshot.objects.filter(pk__in=[first.pk, later.pk]).update(
+        imported_at=at(MONDAY - timedelta(days=6))
+    )
+    pathway(trust, first, tci_date=MONDAY + timedelta(days=30), booked_snapshot=first)
+    pathway(trust, later, tci_date=MONDAY + timedelta(days=9), booked_snapshot=later)
+    pathway(trust, later)  # waiting, not booked
+    gp = practice_user(trust)
 
-    waiting.outpatient_appointment_date = MONDAY + timedelta(days=9)
-    waiting.save()
-    assert booked_before.tci_date
     assert send_practice_summaries(MONDAY) == 1
     assert "Newly booked for treatment or an appointment: 1" in mail.outbox[0].body
-    # A second run the same week counts against the same week before, and sends nothing.
-    assert send_practice_summaries(MONDAY) == 0
+    # The next week, that booking is no longer new.
+    assert practice_changes(gp, MONDAY + timedelta(weeks=1)).newly_booked == 0
 
 
 @pytest.mark.django_db

@@ -165,3 +165,29 @@ def test_queue_waits_are_the_mean_median_and_92nd_percentile(tmp_path, trust):
     assert week.mean_wait_days == pytest.approx(1160 / 12)
     assert week.median_wait_days == 60  # nearest rank: the 6th of 12
     assert week.p92_wait_days == 500  # nearest rank: ceil(0.92 x 12) = the 12th of 12
+
+
+@pytest.mark.django_db
+def test_the_import_records_the_week_each_booked_date_first_appeared(tmp_path, trust):
+    tci = "TCI_Date"
+    later = (WEEK + timedelta(weeks=6)).isoformat()
+    first = import_rows(tmp_path, [pathway("K1", **{tci: later}), pathway("K2"), pathway("K3")])
+    rows = [
+        pathway("K1", **{tci: later}),  # the same date: still booked since the first week
+        pathway("K2", **{tci: later}),  # newly booked
+        pathway("K3"),  # still not booked
+        pathway("K4", **{tci: later}),  # joined booked
+    ]
+    second = import_rows(tmp_path, week_of(rows, WEEK + timedelta(weeks=1)), name="2.csv")
+    moved = (WEEK + timedelta(weeks=8)).isoformat()
+    rows = [
+        pathway("K1", **{tci: moved}),
+        pathway("K2"),
+        pathway("K3"),
+        pathway("K4", **{tci: later}),
+    ]
+    third = import_rows(tmp_path, week_of(rows, WEEK + timedelta(weeks=2)), name="3.csv")
+
+    booked = dict(Pathway.objects.values_list("identifier", "booked_snapshot"))
+    assert booked == {"K1": third.pk, "K2": None, "K3": None, "K4": second.pk}
+    assert first.pk not in booked.values()

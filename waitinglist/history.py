@@ -131,8 +131,14 @@ _NEW_VALUES = ["pt.id", "q.id", *(f"s.{name}" for name in PATHWAY_FIELDS), "NULL
 def _update_pathways(sql: dict[str, str]) -> str:
     """Rewrites a known pathway only where the extract changed it (or it had left)."""
     assignments = ", ".join(f"{c} = {v}" for c, v in zip(_COPIED, _NEW_VALUES, strict=True))
+    booked = f"({PATHWAY}.tci_date, {PATHWAY}.outpatient_appointment_date)"
     return f"""
-UPDATE {PATHWAY} SET {assignments}
+UPDATE {PATHWAY} SET {assignments}, booked_snapshot_id = CASE
+    WHEN s.tci_date IS NULL AND s.outpatient_appointment_date IS NULL THEN NULL
+    WHEN {PATHWAY}.left_snapshot_id IS NOT NULL
+        OR {booked} {sql["distinct"]} (s.tci_date, s.outpatient_appointment_date)
+        THEN %(snapshot)s
+    ELSE {PATHWAY}.booked_snapshot_id END
 {_PATHWAY_SOURCE}
 WHERE {PATHWAY}.provider_id = %(provider)s AND {PATHWAY}.identifier = s.identifier
     AND ({", ".join(f"{PATHWAY}.{c}" for c in _COPIED)})
@@ -141,8 +147,13 @@ WHERE {PATHWAY}.provider_id = %(provider)s AND {PATHWAY}.identifier = s.identifi
 
 
 _INSERT_PATHWAYS = f"""
-INSERT INTO {PATHWAY} (provider_id, identifier, first_snapshot_id, {", ".join(_COPIED)})
-SELECT %(provider)s, s.identifier, %(snapshot)s, {", ".join(_NEW_VALUES)}
+INSERT INTO {PATHWAY} (
+    provider_id, identifier, first_snapshot_id, booked_snapshot_id, {", ".join(_COPIED)}
+)
+SELECT %(provider)s, s.identifier, %(snapshot)s,
+    CASE WHEN s.tci_date IS NOT NULL OR s.outpatient_appointment_date IS NOT NULL
+        THEN %(snapshot)s END,
+    {", ".join(_NEW_VALUES)}
 {_PATHWAY_SOURCE}
 WHERE NOT EXISTS (
     SELECT 1 FROM {PATHWAY} known

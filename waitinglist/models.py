@@ -171,11 +171,32 @@ class Pathway(models.Model):
     left_snapshot = models.ForeignKey(
         Snapshot, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The snapshot in which the current booked date first appeared (none while not booked):
+    # the extract keeps only the latest date, so this is how "newly booked" is known. Written
+    # only by the import's set-based SQL, so no database-level key (decision 0005).
+    booked_snapshot = models.ForeignKey(
+        Snapshot,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["provider", "identifier"], name="one_pathway_per_provider_identifier"
+            )
+        ]
+        indexes = [
+            # A GP practice's open pathways, longest wait first (waitinglist/practices.py): without
+            # it each page of the practice list reads every pathway of the trust.
+            models.Index(
+                fields=["provider", "referring_organisation", "clock_start", "id"],
+                condition=models.Q(left_snapshot__isnull=True),
+                name="pathway_open_by_practice",
             )
         ]
 

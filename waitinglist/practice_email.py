@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -30,10 +29,6 @@ log = logging.getLogger(__name__)
 
 EMAILED = "practice-summary-emailed"
 LONG_WAIT_WEEKS = 52
-# The booked pathways each practice had at the last run, to tell which bookings are new. The
-# extract keeps only a pathway's latest booked date, so this is the one memory of last week's.
-BOOKED_KEY = "practice-booked:{provider}:{practice}"
-BOOKED_SECONDS = 60 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -44,7 +39,6 @@ class PracticeChanges:
     long_waiters: int
     newly_long_waiters: int
     new_worse: int
-    booked_known: bool  # False on a first run, when last week's bookings are not known
 
     @property
     def anything_new(self) -> bool:
@@ -53,18 +47,24 @@ class PracticeChanges:
 
 def practice_changes(user: User, today: date) -> PracticeChanges:
     """The changes for the user's practice in the week before `today` (a Monday, when the task
-    runs), remembering this week's bookings for next week's run."""
+    runs)."""
     pathways = practice_pathways(user)
     this_week = week_start(today)
+    last_week = this_week - timedelta(weeks=1)
     long_ago = today - timedelta(weeks=LONG_WAIT_WEEKS)
-    booked = set(
-        pathways.exclude(tci_date=None, outpatient_appointment_date=None).values_list(
-            "pk", flat=True
+    # Booked dates first seen in an extract imported last week. The trust's first extract is
+    # left out: every booking in it is new to the portal, not to the patient.
+    first = user.provider.snapshots.order_by("week_ending").values("pk")[:1]
+    newly_booked = (
+        pathways.filter(
+            booked_snapshot__imported_at__gte=last_week,
+            booked_snapshot__imported_at__lt=this_week,
         )
+        .exclude(booked_snapshot__in=first)
+        .count()
     )
-    before = _bookings_before(user, booked, this_week)
     return PracticeChanges(
-        newly_booked=len(booked - before) if before is not None else 0,
+        newly_booked=newly_booked,
         long_waiters=pathways.filter(clock_start__lt=long_ago).count(),
         newly_long_waiters=pathways.filter(
             clock_start__lt=long_ago, clock_start__gte=long_ago - timedelta(weeks=1)
@@ -72,24 +72,10 @@ def practice_changes(user: User, today: date) -> PracticeChanges:
         new_worse=PatientResponse.objects.filter(
             pathway__in=pathways,
             answer=PatientResponse.Answer.WORSE,
-            created_at__gte=this_week - timedelta(weeks=1),
+            created_at__gte=last_week,
             created_at__lt=this_week,
         ).count(),
-        booked_known=before is not None,
     )
-
-
-def _bookings_before(user: User, booked: set[int], this_week: datetime) -> set[int] | None:
-    """The practice's booked pathways at the first run of the week before (None if not known);
-    remembers `booked` for next week. A second run in the same week compares with the same
-    week before, so it counts the same bookings as new."""
-    key = BOOKED_KEY.format(provider=user.provider_id, practice=user.practice_ods_code)
-    remembered = cache.get(key)
-    if remembered and remembered["week"] == this_week.date():
-        return remembered["before"]
-    before = remembered["booked"] if remembered else None
-    cache.set(key, {"week": this_week.date(), "before": before, "booked": booked}, BOOKED_SECONDS)
-    return before
 
 
 def practice_users():
