@@ -72,6 +72,73 @@ def test_weighted_median_follows_the_weights():
     assert estimates.weighted_median(values, np.array([0.1, 0.1, 5.0]))[0] == 30.0
 
 
+def steady_history(weeks: int = 40, queues: int = 2, treated: float = 10.0):
+    """A trust whose queues each treat `treated` a week, with nobody joining ahead or removed:
+    a pathway with `a` ahead is projected to wait a / treated weeks."""
+    shape = (queues, weeks)
+    return estimates.History(
+        provider=None,
+        snapshot_ids=list(range(weeks)),
+        week_endings=[LAST_WEEK - timedelta(weeks=weeks - 1 - w) for w in range(weeks)],
+        queue_ids=np.arange(1, queues + 1),
+        treated=np.full(shape, treated),
+        removed=np.zeros(shape),
+        ranked=np.full(shape, 5000.0),
+        leavers=np.full(shape, treated),
+        joined=np.zeros((*shape, estimates.BANDS)),
+        mean_wait=np.full(shape, np.nan),
+        p92_wait=np.full(shape, np.nan),
+    )
+
+
+def attach_moving_pathways(history, speeds: dict[int, np.ndarray], count: int = 50) -> None:
+    """`count` pathways per queue, far back, each week moving up by that queue's speed."""
+    rows = []
+    for queue, speed in speeds.items():
+        for n in range(count):
+            start = 3000 + 10 * n
+            moved = np.concatenate([[0], np.cumsum(speed[1:])])
+            for week in range(history.weeks):
+                rows.append((week, queue * 1000 + n, queue, start - moved[week], 5))
+    week, pathway, queue, position, band = np.array(rows, dtype=np.int64).T
+    estimates.attach_progress(history, week, pathway, queue, position, band)
+
+
+def test_a_queue_moving_as_projected_keeps_its_projections():
+    history = steady_history()
+    attach_moving_pathways(history, {1: np.full(40, 10.0), 2: np.full(40, 10.0)})
+    assert estimates.kept_pace(history, 39, 13, 4.0) == pytest.approx([1.0, 1.0])
+    assert estimates.pace_factors(history, 39) == pytest.approx([1.0, 1.0])
+
+
+def test_a_queue_that_lately_moves_faster_gets_shorter_projections_and_only_that_queue():
+    history = steady_history()
+    faster = np.where(np.arange(40) >= 30, 20.0, 10.0)  # twice the pace from week 30
+    attach_moving_pathways(history, {1: faster, 2: np.full(40, 10.0)})
+    before = estimates.pace_factors(history, 29)
+    after = estimates.pace_factors(history, 39)
+    assert before == pytest.approx([1.0, 1.0], abs=0.01)
+    assert after[0] > 1.2
+    assert after[1] == pytest.approx(1.0, abs=0.05)
+    rates = estimates.rates_at(history, 39)
+    weeks = estimates.projections(history, rates, np.array([1, 2]), np.array([501, 501]), [5, 5])
+    assert weeks[0] == pytest.approx(50 / after[0])  # 500 ahead at 10 a week, sped up
+    assert weeks[1] == pytest.approx(50 / after[1])
+
+
+def test_pace_pairs_only_pathways_still_ranked_later():
+    history = steady_history(weeks=10, queues=1)
+    # Pathway 1 is ranked in every week; pathway 2 leaves after week 3.
+    week = np.array([*range(10), 0, 1, 2, 3])
+    pathway = np.array([1] * 10 + [2] * 4)
+    position = np.array([200 - 10 * w for w in range(10)] + [300, 290, 280, 270])
+    estimates.attach_progress(history, week, pathway, np.ones(14), position, np.full(14, 5))
+    assert history.progress.tolist() == [
+        [w, 0, 5, 199 - 10 * w, 199 - 10 * (w + estimates.PROGRESS_WEEKS)]
+        for w in range(10 - estimates.PROGRESS_WEEKS)
+    ]
+
+
 def test_words():
     assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 132, 1002)] == [
         "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "132nd", "1,002nd",
@@ -132,6 +199,26 @@ def test_import_leaves_every_ranked_pathway_an_honest_estimate(tmp_path, trust):
         medians = [p50 for _, p50 in rows]
         assert medians == sorted(medians)
     assert QueueRates.objects.filter(snapshot=snapshot).exists()
+
+
+@pytest.mark.django_db
+def test_the_pace_is_measured_on_pathways_seen_in_two_weeks_of_the_imported_history(
+    tmp_path, trust
+):
+    import_simulated(tmp_path, weeks=12, pathways=300)
+    history = estimates.load_history(trust)
+    assert len(history.progress)
+    week, q, band, before, after = history.progress[0]
+    there = PathwayWeek.objects.filter(
+        pathway__queue_id=history.queue_ids[q], position=before + 1, band=band,
+        snapshot_id=history.snapshot_ids[week],
+    ).values_list("pathway_id", flat=True)  # fmt: skip
+    assert there  # a real pathway stood there that week...
+    later = history.snapshot_ids[week + estimates.PROGRESS_WEEKS]
+    # ... and stood where the pair says it did six weeks later.
+    assert PathwayWeek.objects.filter(
+        pathway_id__in=list(there), snapshot_id=later, position=after + 1
+    ).exists()
 
 
 @pytest.mark.django_db

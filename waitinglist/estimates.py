@@ -18,13 +18,18 @@ The method (docs/estimates.md has the reasoning, the sources and the back-test):
    treated are censored observations, so the percentiles of that ratio come from the
    Kaplan-Meier estimator. Its 10th, 50th and 90th percentiles, applied to today's `W`, give
    the dates. Projections are grouped by length, as short and long waits err differently.
+4. **Recent pace.** Long projections are calibrated only by projections made long ago, so a
+   change in how fast a queue moves (a new theatre, a growing list) reaches them late. So
+   `W` is also divided by how much faster the queue has lately moved than its projections
+   said, compared with the same figure over the weeks the spread is learnt from; the pace is
+   measured on sampled pathways six weeks apart, which is known six weeks after a change.
 
 Everything is deterministic: the same history gives the same dates. The back-test
 (`backtest`) calls the same functions with the history cut at past weeks.
 """
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -57,6 +62,12 @@ MIN_STRATUM_TREATED = 50  # for a length group to have a spread of its own
 STRATA = (0.0, 4.0, 13.0, 26.0)  # projection lengths (weeks) that start a group
 LONGEST_WEEKS = 520  # a projection beyond ten years means the queue is not moving
 QUANTILES = (0.1, 0.5, 0.9)
+PROGRESS_WEEKS = 6  # weeks apart of the two positions that measure the pace a queue kept
+PROGRESS_RECENT_WEEKS = 13  # the recent pace: pairs that ended in this many weeks
+PROGRESS_HALF_LIFE_WEEKS = 4.0  # within them, a pair this long ago counts half
+PROGRESS_SAMPLE = 250_000  # sampled pathway-weeks that measure it (all, in a small trust)
+PROGRESS_PRIOR_PAIRS = 20.0  # a queue with few pairs leans on the whole trust's pace
+PACE_LIMIT = 4.0  # the recent pace never changes a projection more than 4 times
 
 
 @dataclass
@@ -75,6 +86,10 @@ class History:
     mean_wait: np.ndarray  # days; NaN where unknown
     p92_wait: np.ndarray
     week_of_snapshot: dict[int, int] = field(default_factory=dict)
+    # A sampled pathway ranked at a week and again PROGRESS_WEEKS later (see `attach_progress`):
+    # columns week, queue index, band then, number ahead then, number ahead later.
+    progress: np.ndarray = field(default_factory=lambda: np.zeros((0, 5), dtype=np.int64))
+    rates_memo: dict = field(default_factory=dict, repr=False)
 
     @property
     def weeks(self) -> int:
@@ -92,6 +107,7 @@ class Rates:
     treated: np.ndarray  # [queue]
     joined_ahead: np.ndarray  # [queue, band]: joiners in a more urgent band than `band`
     removed_share: np.ndarray  # [queue]
+    pace: np.ndarray | None = None  # [queue]: recent pace against the usual (`pace_factors`)
 
 
 def load_history(provider: Provider) -> History:
@@ -135,7 +151,51 @@ def load_history(provider: Provider) -> History:
         history.ranked[q, w], history.leavers[q, w] = ranked, leavers
         history.mean_wait[q, w] = np.nan if mean_wait is None else mean_wait
         history.p92_wait[q, w] = np.nan if p92_wait is None else p92_wait
+    attach_progress(history, *_sampled_positions(history))
     return history
+
+
+def _sampled_positions(history: History) -> tuple[np.ndarray, ...]:
+    """Week, pathway, queue, position and band of every k-th pathway (by id) in each week it
+    was ranked: about PROGRESS_SAMPLE rows in all."""
+    every = max(1, math.ceil(history.ranked.sum() / PROGRESS_SAMPLE))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT w.snapshot_id, w.pathway_id, p.queue_id, w.position, w.band
+            FROM {PathwayWeek._meta.db_table} w
+            JOIN {Pathway._meta.db_table} p ON p.id = w.pathway_id
+            WHERE p.provider_id = %s AND w.position IS NOT NULL AND w.pathway_id %% %s = 0
+            """,
+            [history.provider.pk, every],
+        )
+        rows = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 5)
+    week_of = history.week_of_snapshot
+    week = np.array([week_of[s] for s in rows[:, 0].tolist()], dtype=np.int64)
+    return week, rows[:, 1], rows[:, 2], rows[:, 3], rows[:, 4]
+
+
+def attach_progress(history: History, week, pathway, queue, position, band) -> None:
+    """Pairs each sampled pathway ranked at a week with itself PROGRESS_WEEKS later, where it
+    is still ranked then (one that left, or stopped being ranked, says nothing of the pace)."""
+    week, pathway = np.asarray(week, np.int64), np.asarray(pathway, np.int64)
+    position = np.asarray(position, np.int64)
+    key = pathway * (history.weeks + PROGRESS_WEEKS + 1) + week
+    ordered = np.sort(key)
+    at = np.minimum(np.searchsorted(ordered, key + PROGRESS_WEEKS), max(len(key) - 1, 0))
+    found = ordered[at] == key + PROGRESS_WEEKS if len(key) else np.zeros(0, bool)
+    later = np.argsort(key, kind="stable")[at[found]]
+    history.progress = np.stack(
+        [
+            week[found],
+            history.queue_index(np.asarray(queue)[found]),
+            np.asarray(band, np.int64)[found],
+            position[found] - 1,
+            position[later] - 1,
+        ],
+        axis=1,
+    ).reshape(-1, 5)
+    history.rates_memo.clear()
 
 
 def _leavers(provider: Provider):
@@ -174,13 +234,22 @@ def _joiners(provider: Provider):
 
 
 def rates_at(history: History, week: int) -> Rates:
-    """Weekly rates over the weeks up to `week`, each week weighted by how recent it is.
+    """Weekly rates over the weeks up to `week`, each week weighted by how recent it is, and
+    the queue's recent pace against its usual one."""
+    return replace(_usual_rates_at(history, week), pace=pace_factors(history, week))
 
-    Treated and joined-ahead counts take the weighted median week, not the mean, so that a
-    bank-holiday week or a strike does not drag the queue's usual pace down for weeks after
-    it (the spread learnt from the past accounts for such weeks ahead). Week 0 is left out:
-    in a provider's first snapshot everyone "joined" and nobody left.
+
+def _usual_rates_at(history: History, week: int) -> Rates:
+    """The usual pace `T`, joiners ahead `J_b` and removed share `r` known at `week`.
+
+    `T` is an upper percentile of the weekly treated counts, not their mean, so that a
+    bank-holiday week or a strike does not drag it down for weeks after it (the spread learnt
+    from the past accounts for such weeks ahead). `J_b` is a weighted mean with a longer
+    memory. Week 0 is left out: in a provider's first snapshot everyone "joined" and nobody
+    left. Kept per week in `history.rates_memo`: the pace looks back at many weeks' rates.
     """
+    if week in history.rates_memo:
+        return history.rates_memo[week]
     first = max(1, week - WINDOW_WEEKS + 1)
     span = np.arange(first, week + 1)
     queues = len(history.queue_ids)
@@ -198,24 +267,57 @@ def rates_at(history: History, week: int) -> Rates:
     removed = np.divide(
         history.removed[:, span] @ weights, at_risk, out=np.zeros(queues), where=at_risk > 0
     )
-    return Rates(len(span), treated, joined_ahead, removed)
+    history.rates_memo[week] = Rates(len(span), treated, joined_ahead, removed)
+    return history.rates_memo[week]
 
 
-SHIFT_UP_WEEKS = 4  # this many weeks in a row above the usual pace: the pace has risen
-SHIFT_DOWN_WEEKS = 6  # below it, longer than a holiday dip lasts: the pace has fallen
+def pace_factors(history: History, week: int) -> np.ndarray:
+    """[queue] How much faster than its projections a queue has moved lately (pairs that
+    ended in the last PROGRESS_RECENT_WEEKS), against the same over the weeks the spread is
+    learnt from (CALIBRATION_WEEKS, weighted as the spread weighs them).
+
+    The spread already holds the usual gap between projection and outcome; what it learns
+    late, for long waits, is a change in it: a capacity step, a list that grows. A queue with
+    no pairs yet keeps its projections as they are (1).
+    """
+    recent = kept_pace(history, week, PROGRESS_RECENT_WEEKS, PROGRESS_HALF_LIFE_WEEKS)
+    usual = kept_pace(history, week, CALIBRATION_WEEKS, CALIBRATION_HALF_LIFE_WEEKS)
+    return np.clip(recent / usual, 1 / PACE_LIMIT, PACE_LIMIT)
 
 
-def _level_shift(weekly: np.ndarray, usual: np.ndarray) -> np.ndarray:
-    """The usual pace, unless the latest weeks all lie on one side of it: then capacity has
-    changed for good (a new theatre, a closed list), and the nearest of those weeks to the
-    old pace is the new one."""
-    pace = usual.copy()
-    if weekly.shape[1] >= 2 * SHIFT_DOWN_WEEKS:
-        latest = weekly[:, -SHIFT_UP_WEEKS:].min(axis=1)
-        pace = np.where(latest > usual, latest, pace)
-        latest = weekly[:, -SHIFT_DOWN_WEEKS:].max(axis=1)
-        pace = np.where(latest < usual, latest, pace)
-    return pace
+def kept_pace(history: History, week: int, window: int, half_life: float) -> np.ndarray:
+    """[queue] Weeks of projected progress made per week, over the pairs of positions
+    PROGRESS_WEEKS apart that ended in the `window` weeks up to `week`.
+
+    For a sampled pathway ranked at week s and still ranked at s + H, the projection made at
+    s (with week s's rates) says it takes W(ahead then) - W(ahead later) weeks to move as far
+    as it did; it took H. Only pathways projected at least 2H weeks from the front count, so
+    that being treated early or late does not cut their pair short. A queue's figure leans on
+    the whole trust's with the weight of PROGRESS_PRIOR_PAIRS pairs.
+    """
+    queues = len(history.queue_ids)
+    pairs = history.progress
+    end = pairs[:, 0] + PROGRESS_WEEKS
+    pairs = pairs[(end <= week) & (end > week - window) & (pairs[:, 0] >= MIN_WEEKS)]
+    start, q, band, before, after = pairs.T
+    clearing, removed = np.zeros(len(pairs)), np.zeros(len(pairs))
+    for s in np.unique(start):
+        at = start == s
+        usual = _usual_rates_at(history, int(s))
+        clearing[at] = usual.treated[q[at]] - usual.joined_ahead[q[at], band[at]]
+        removed[at] = usual.removed_share[q[at]]
+    then, later = project(before, clearing, removed), project(after, clearing, removed)
+    far = np.isfinite(then) & np.isfinite(later) & (then >= 2 * PROGRESS_WEEKS)
+    if not far.any():
+        return np.ones(queues)
+    weight = 0.5 ** ((week - start[far] - PROGRESS_WEEKS) / half_life)
+    moved = (then - later)[far] * weight
+    took = PROGRESS_WEEKS * weight
+    trust = moved.sum() / took.sum()
+    prior = PROGRESS_PRIOR_PAIRS * PROGRESS_WEEKS
+    moved_q = np.bincount(q[far], moved, minlength=queues)
+    took_q = np.bincount(q[far], took, minlength=queues)
+    return np.maximum((moved_q + prior * trust) / (took_q + prior), 1e-3)
 
 
 def weighted_median(values: np.ndarray, weights: np.ndarray, share: float = 0.5) -> np.ndarray:
@@ -247,7 +349,11 @@ def projections(history: History, rates: Rates, queue, position, band) -> np.nda
     q = history.queue_index(queue)
     band = np.asarray(band, dtype=np.int64)
     clearing = rates.treated[q] - rates.joined_ahead[q, band]
-    return project(np.asarray(position) - 1, clearing, rates.removed_share[q])
+    weeks = project(np.asarray(position) - 1, clearing, rates.removed_share[q])
+    if rates.pace is not None:
+        weeks = weeks / rates.pace[q]
+        weeks[weeks > LONGEST_WEEKS] = np.inf
+    return weeks
 
 
 def km_quantiles(z, treated, weights=None, quantiles=QUANTILES) -> np.ndarray:

@@ -1,0 +1,111 @@
+"""The back-test of docs/estimates.md over several simulated trusts, as one table.
+
+    nice -n 10 .venv/bin/python benchmarks/backtest_scenarios.py --seeds 1 2 --step 1
+
+For each scenario and seed it simulates a trust (`simulate_trust`, 5,000 pathways, 78 weeks by
+default), imports it into its own SQLite database under `--dir` (kept: a second run only
+back-tests), then runs `backtest` on it and prints one row per run: Wait Well's and the NHS
+App method's median absolute error, Wait Well's share treated later than p50, share inside
+p10-p90, mean range width, and whether the issue's bar is met. Each database is built and
+back-tested in a child process, since Django reads DATABASE_URL once.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ("steady", "capacity-step", "winter", "growing")
+PROVIDER = "RBT"
+LAST_WEEK = "2026-11-22"
+
+CHILD = f"""
+import datetime, glob, json, sys
+import django
+django.setup()
+from django.core.management import call_command
+from waitinglist import backtest
+from waitinglist.models import Provider
+scenario, seed, folder, weeks, pathways, step = sys.argv[1:7]
+if not glob.glob(folder + "/done"):
+    call_command("migrate", verbosity=0)
+    Provider.objects.get_or_create(ods_code="{PROVIDER}", defaults={{"name": "Back-test trust"}})
+    call_command(
+        "simulate_trust", provider="{PROVIDER}", weeks=int(weeks), seed=int(seed),
+        pathways=int(pathways), scenario=scenario, out=folder + "/x",
+        last_week=datetime.date.fromisoformat("{LAST_WEEK}"),
+    )
+    extracts = sorted(glob.glob(folder + "/x/{PROVIDER}-*.csv"))
+    call_command("import_waiting_list", *extracts, verbosity=0)
+    open(folder + "/done", "w").close()
+result = backtest.run(Provider.objects.get(ods_code="{PROVIDER}"), step=int(step))
+print(json.dumps({{m: s.figures() for m, s in result.scores.items()}}))
+"""
+
+
+def meets_bar(ours: dict, nhs_app: dict) -> bool:
+    return (
+        ours["median_abs_error_weeks"] <= nhs_app["median_abs_error_weeks"] / 2
+        and 0.40 <= ours["later_than_p50"] <= 0.60
+        and 0.75 <= ours["inside_p10_p90"] <= 0.85
+        and ours["estimated"] >= 0.95
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scenarios", nargs="+", default=list(SCENARIOS), choices=SCENARIOS)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2])
+    parser.add_argument("--weeks", type=int, default=78)
+    parser.add_argument("--pathways", type=int, default=5000)
+    parser.add_argument("--step", type=int, default=1, help="weeks between origins")
+    parser.add_argument("--dir", type=Path, default=ROOT / "var" / "backtests")
+    args = parser.parse_args()
+
+    print(
+        "scenario,seed,median_abs_error,nhs_app_median,p92_median,position_leavers_median,"
+        "mean_abs_error,nhs_app_mean,later_than_p50,inside_p10_p90,mean_range_weeks,"
+        "estimated,bar_met"
+    )
+    for scenario in args.scenarios:
+        for seed in args.seeds:
+            folder = (args.dir / f"{scenario}-{seed}-{args.weeks}w-{args.pathways}").resolve()
+            folder.mkdir(parents=True, exist_ok=True)
+            env = {
+                **os.environ,
+                "DJANGO_SETTINGS_MODULE": "portal.settings",
+                "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
+                "VAR_DIR": str(folder),
+                "DEBUG": "on",
+                "LOG_LEVEL": "WARNING",
+                "PYTHONPATH": str(ROOT),
+            }
+            command = [sys.executable, "-c", CHILD, scenario, str(seed), str(folder),
+                       str(args.weeks), str(args.pathways), str(args.step)]  # fmt: skip
+            done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True)
+            if done.returncode:
+                sys.exit(f"{scenario} seed {seed} failed:\n{done.stderr.decode()[-3000:]}")
+            figures = json.loads(done.stdout.decode().strip().splitlines()[-1])
+            ours, nhs_app = figures["wait-well"], figures["nhs-app-mean"]
+            medians = [
+                figures[m]["median_abs_error_weeks"]
+                for m in ("wait-well", "nhs-app-mean", "p92-current", "position-leavers")
+            ]
+            row = [
+                *medians,
+                ours["mean_abs_error_weeks"],
+                nhs_app["mean_abs_error_weeks"],
+                ours["later_than_p50"],
+                ours["inside_p10_p90"],
+                ours["mean_range_weeks"],
+                ours["estimated"],
+            ]
+            bar = "yes" if meets_bar(ours, nhs_app) else "no"
+            print(",".join([scenario, str(seed), *(f"{v:.3f}" for v in row), bar]), flush=True)
+
+
+if __name__ == "__main__":
+    main()
