@@ -13,6 +13,7 @@ from portal.csv import safe_cell
 from portal.roles import Role
 from tests.factories import ProviderFactory, UserFactory
 from waitinglist.models import Queue, QueueAccuracy, QueueRates, QueueWeek, Snapshot
+from waitinglist.workspace import queue_history
 
 FIRST = date(2026, 1, 4)  # a Sunday
 TRUST_ROLES = [Role.TRUST_EDITOR, Role.CLINICAL_REVIEWER, Role.TRUST_ADMIN]
@@ -147,6 +148,21 @@ def test_a_queue_shows_52_weeks_as_charts_with_their_figures_and_its_rates(clien
     assert f"{FIRST:%-d %b %Y}</td>" not in page  # week 0 is beyond the 52 shown
     assert "Treated a week </span>14.5<" in page and "Joined ahead a week </span>2.3<" in page
     assert "0.40% of the list" in page
+
+
+@pytest.mark.django_db
+def test_the_flow_chart_leaves_out_the_queues_first_week_when_everyone_joined(trust):
+    ortho, ent = build_history(trust, 5)
+    first = ortho.weeks.get(snapshot__week_ending=FIRST)
+    first.joiners, first.leavers = first.size, 0  # as in a trust's first extract
+    first.save()
+
+    def flow(queue):
+        charts = {c.title: c for c in queue_history(trust, queue).charts}
+        return charts["Joined and left each week"]
+
+    assert flow(ortho).first == FIRST + timedelta(weeks=1)
+    assert flow(ent).first == FIRST  # people left in its first week: a real week of flow
 
 
 @pytest.mark.django_db

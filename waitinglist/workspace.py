@@ -189,6 +189,9 @@ def queue_history(provider: Provider, queue: Queue) -> QueueHistory:
 
 def _charts(history: list[QueueWeek]) -> list[LineChart | None]:
     dates = [w.snapshot.week_ending for w in history]
+    # In a queue's first week everyone on it counts as joining: a spike that would flatten
+    # every later week, so the joined-and-left chart starts the week after.
+    flow = history[1:] if history and _first_week(history[0]) else history
     return [
         line_chart(
             "size", "People waiting", "people", dates, {"Waiting": [w.size for w in history]}
@@ -197,8 +200,8 @@ def _charts(history: list[QueueWeek]) -> list[LineChart | None]:
             "flow",
             "Joined and left each week",
             "people",
-            dates,
-            {"Joined": [w.joiners for w in history], "Left": [w.leavers for w in history]},
+            [w.snapshot.week_ending for w in flow],
+            {"Joined": [w.joiners for w in flow], "Left": [w.leavers for w in flow]},
         ),
         line_chart(
             "waits",
@@ -211,6 +214,10 @@ def _charts(history: list[QueueWeek]) -> list[LineChart | None]:
             },
         ),
     ]
+
+
+def _first_week(week: QueueWeek) -> bool:
+    return week.leavers == 0 and week.joiners == week.size
 
 
 def _round(value: float | None) -> float | None:

@@ -10,10 +10,12 @@ from django.utils import timezone
 from advice import starter
 from portal.models import User
 from portal.roles import Role
+from waitinglist import backtest
 from waitinglist.estimates import recompute
 from waitinglist.importer import import_snapshot
 from waitinglist.models import Estimate, PatientLink, Provider
 from waitinglist.simulation import simulate_trust
+from waitinglist.tasks import BACKTEST_STEP
 
 DEMO_PASSWORD = "wait-well-demo-2026"
 
@@ -82,6 +84,12 @@ class Command(BaseCommand):
             import_snapshot(path)
         self.stdout.write(f"  {trust.latest_snapshot.summary()}")
         self.stdout.write(f"  estimates: {recompute(trust).summary()}")
+        # The workspace shows each queue's accuracy from the latest back-test, as the weekly
+        # task would have stored it.
+        stored = backtest.store(trust, backtest.run(trust, step=BACKTEST_STEP))
+        self.stdout.write(
+            f"  back-test: {stored} accuracy rows stored (each queue and the trust, by method)"
+        )
 
     def link_demo_patient(self, trust: Provider) -> None:
         """The demo patient account sees one simulated patient's waits: one with a modelled
