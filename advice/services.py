@@ -6,14 +6,13 @@ from datetime import date, timedelta
 
 import readability
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Max
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from advice.markdown import plain_text
 from advice.models import Article, ArticleVersion
+from portal.mail import send_templated_email
 from portal.roles import Role
 from waitinglist.patient_page import patient_data_changed
 
@@ -137,10 +136,4 @@ def _tell_owner(article: Article, kind: str, today: date) -> None:
         "withdraw_on": article.review_by + WITHDRAW_AFTER,
         "url": f"{settings.SITE_URL}/staff/advice/{article.pk}/",
     }
-    subject = render_to_string(f"advice/email/{kind}_subject.txt", context).strip()
-    text = render_to_string(f"advice/email/{kind}_body.txt", context)
-    message = EmailMultiAlternatives(subject, text, to=[owner.email])
-    message.attach_alternative(
-        render_to_string(f"advice/email/{kind}_body.html", context), "text/html"
-    )
-    message.send()
+    send_templated_email(f"advice/email/{kind}", context, owner.email)

@@ -19,13 +19,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import QuerySet
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from portal.mail import send_templated_email
 from portal.models import StaffInvitation, User
 from portal.roles import STAFF_ROLES, Role
 from waitinglist.models import AuditEvent, Provider
@@ -141,13 +140,7 @@ def send(invitation: StaffInvitation, token: str) -> None:
         "is_practice": invitation.role == Role.GP_PRACTICE,
         "url": join_url(token),
     }
-    folder = "portal/email/staff_invitation"
-    subject = render_to_string(f"{folder}_subject.txt", context).strip()
-    message = EmailMultiAlternatives(
-        subject, render_to_string(f"{folder}_body.txt", context), to=[invitation.email]
-    )
-    message.attach_alternative(render_to_string(f"{folder}_body.html", context), "text/html")
-    message.send()
+    send_templated_email("portal/email/staff_invitation", context, invitation.email)
 
 
 def revoke(provider: Provider, pk: int, by: User) -> bool:

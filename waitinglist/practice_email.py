@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from portal.mail import send_templated_email
 from portal.models import User
 from portal.roles import Role
 from waitinglist.models import AuditEvent, PatientResponse, Provider
@@ -141,10 +140,4 @@ def _send(user: User, changes: PracticeChanges, today: date) -> None:
         "week_of": (week_start(today) - timedelta(weeks=1)).date(),
         "url": settings.SITE_URL + reverse("waitinglist:practice_patients"),
     }
-    folder = "waitinglist/email/practice_summary"
-    subject = render_to_string(f"{folder}_subject.txt", context).strip()
-    message = EmailMultiAlternatives(
-        subject, render_to_string(f"{folder}_body.txt", context), to=[user.email]
-    )
-    message.attach_alternative(render_to_string(f"{folder}_body.html", context), "text/html")
-    message.send()
+    send_templated_email("waitinglist/email/practice_summary", context, user.email)

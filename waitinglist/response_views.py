@@ -37,6 +37,7 @@ def responses(request: HttpRequest) -> HttpResponse:
     context = {
         "filters": filters,
         "page": page,
+        "page_range": page.paginator.get_elided_page_range(page.number, on_ends=1),
         "query": _query_without_page(request),
         "waiting": inbox.responses_of(trust).filter(reviewed_at__isnull=True).count(),
     }

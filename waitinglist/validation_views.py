@@ -49,7 +49,13 @@ def due_list(request: HttpRequest) -> HttpResponse:
             pathway.specialty = TREATMENT_FUNCTIONS.get(pathway.queue.treatment_function, "")
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"snapshot": snapshot, "filters": filters, "page": page, "query": query.urlencode()}
+    context = {
+        "snapshot": snapshot,
+        "filters": filters,
+        "page": page,
+        "page_range": page.paginator.get_elided_page_range(page.number, on_ends=1) if page else (),
+        "query": query.urlencode(),
+    }
     return render(request, "waitinglist/validation.html", context)
 
 
