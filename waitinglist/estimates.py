@@ -159,20 +159,30 @@ def _sampled_positions(history: History) -> tuple[np.ndarray, ...]:
     """Week, pathway, queue, position and band of every k-th pathway (by id) in each week it
     was ranked: about PROGRESS_SAMPLE rows in all."""
     every = max(1, math.ceil(history.ranked.sum() / PROGRESS_SAMPLE))
+    rows = _every_kth_ranked("p.provider_id = %s", [history.provider.pk], every)
+    week = _weeks_of(history, rows[:, 0])
+    return week, rows[:, 1], rows[:, 2], rows[:, 3], rows[:, 4]
+
+
+def _every_kth_ranked(condition: str, params: list, every: int) -> np.ndarray:
+    """Snapshot, pathway, queue, position and band of every `every`-th pathway (by id) in each
+    week it was ranked and `condition` (on `w`, the week, and `p`, the pathway) holds."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             SELECT w.snapshot_id, w.pathway_id, p.queue_id, w.position, w.band
             FROM {PathwayWeek._meta.db_table} w
             JOIN {Pathway._meta.db_table} p ON p.id = w.pathway_id
-            WHERE p.provider_id = %s AND w.position IS NOT NULL AND w.pathway_id %% %s = 0
+            WHERE {condition} AND w.position IS NOT NULL AND w.pathway_id %% %s = 0
             """,
-            [history.provider.pk, every],
+            [*params, every],
         )
-        rows = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 5)
+        return np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 5)
+
+
+def _weeks_of(history: History, snapshot_ids: np.ndarray) -> np.ndarray:
     week_of = history.week_of_snapshot
-    week = np.array([week_of[s] for s in rows[:, 0].tolist()], dtype=np.int64)
-    return week, rows[:, 1], rows[:, 2], rows[:, 3], rows[:, 4]
+    return np.array([week_of[s] for s in snapshot_ids.tolist()], dtype=np.int64)
 
 
 def attach_progress(history: History, week, pathway, queue, position, band) -> None:
@@ -489,19 +499,8 @@ def load_sample(history: History, origins: list[int], target: int) -> Sample:
         return Sample(empty, empty, empty, np.zeros(0))
     total = PathwayWeek.objects.filter(snapshot_id__in=ids, position__isnull=False).count()
     every = max(1, math.ceil(total / target))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            SELECT w.snapshot_id, w.pathway_id, p.queue_id, w.position, w.band
-            FROM {PathwayWeek._meta.db_table} w
-            JOIN {Pathway._meta.db_table} p ON p.id = w.pathway_id
-            WHERE w.snapshot_id IN ({", ".join(["%s"] * len(ids))})
-              AND w.position IS NOT NULL AND w.pathway_id %% %s = 0
-            """,
-            [*ids, every],
-        )
-        rows = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 5)
-    origin = np.array([history.week_of_snapshot[s] for s in rows[:, 0]], dtype=np.int64)
+    rows = _every_kth_ranked(f"w.snapshot_id IN ({', '.join(['%s'] * len(ids))})", ids, every)
+    origin = _weeks_of(history, rows[:, 0])
     weeks = np.zeros(len(rows))
     for o in origins:
         at = origin == o
