@@ -18,6 +18,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.management import call_command
+from django.urls import reverse
 from playwright.sync_api import expect
 
 from portal.nhs_login import views as nhs_login
@@ -165,3 +166,10 @@ def test_nhs_login_below_p9_links_nothing(page, nhs_login_server, tmp_path):
     page.goto("/my-wait/")
     expect(page.get_by_text("You have no hospital waits linked to your account.")).to_be_visible()
     assert not PatientLink.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["nhs_login_login", "nhs_login_callback"])
+def test_without_nhs_login_configured_its_pages_are_not_found(client, settings, page):
+    settings.SOCIALACCOUNT_PROVIDERS = {"nhs_login": {"APPS": []}}
+    assert client.get(reverse(page)).status_code == 404

@@ -13,11 +13,12 @@ import uuid
 
 import jwt
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.models import SocialApp
 from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView, OAuth2LoginView
 from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOAuth2Adapter
 from allauth.utils import build_absolute_uri, get_request_param
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.urls import reverse
 
 from portal.roles import Role
@@ -70,6 +71,14 @@ oauth2_callback = OAuth2CallbackView.adapter_view(NHSLoginAdapter)
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def get_app(self, request, provider, client_id=None):
+        # A service without NHS login configured (NHS_LOGIN_CLIENT_ID unset) has no such
+        # pages: a clear "not found", not a server error.
+        try:
+            return super().get_app(request, provider, client_id)
+        except SocialApp.DoesNotExist:
+            raise Http404("NHS login is not set up for this service") from None
+
     def save_user(self, request, sociallogin, form=None):
         user = super().save_user(request, sociallogin, form)
         user.add_role(Role.PATIENT)
