@@ -30,3 +30,14 @@ def test_beat_runs_the_session_sweep_every_night():
     entry = settings.CELERY_BEAT_SCHEDULE["clear-expired-sessions"]
     assert entry["task"] == clear_expired_sessions.name
     assert entry["schedule"].hour == {3}
+
+
+def test_every_scheduled_task_is_one_the_workers_know():
+    # A misspelt task name in the schedule would fail only in production, every time it ran.
+    from django.conf import settings
+
+    from portal.celery import app
+
+    app.loader.import_default_modules()
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        assert entry["task"] in app.tasks, name
