@@ -199,3 +199,23 @@ def page(chromium, live_server, settings):
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def notify(settings):
+    """A GOV.UK Notify stand-in on loopback, with the portal configured to send through it."""
+    from tests.notify_server import (
+        API_KEY,
+        CALLBACK_TOKEN,
+        EMAIL_TEMPLATE,
+        SMS_TEMPLATE,
+        FakeNotify,
+    )
+
+    with FakeNotify() as server:
+        settings.GOVUK_NOTIFY_API_KEY = API_KEY
+        settings.GOVUK_NOTIFY_BASE_URL = server.url
+        settings.GOVUK_NOTIFY_EMAIL_TEMPLATE_ID = EMAIL_TEMPLATE
+        settings.GOVUK_NOTIFY_SMS_TEMPLATE_ID = SMS_TEMPLATE
+        settings.GOVUK_NOTIFY_CALLBACK_TOKEN = CALLBACK_TOKEN
+        yield server

@@ -17,6 +17,7 @@ SECRET = "8d3e6b2a-1c4f-4e7a-b5d9-6a2f0e9c4b17"
 API_KEY = f"wait_well_test-{SERVICE_ID}-{SECRET}"
 EMAIL_TEMPLATE = "11111111-1111-4111-8111-111111111111"
 SMS_TEMPLATE = "22222222-2222-4222-8222-222222222222"
+CALLBACK_TOKEN = "a-callback-token-long-enough-to-guess-never"
 
 
 class FakeNotify:

@@ -62,6 +62,27 @@ def sign_in_staff(page, email: str) -> None:
     sign_in(page, email, secret=TOTP_SECRET)
 
 
+def patient_with_a_wait(tmp_path, pathways: int = 4):
+    """A patient account linked to the first patient of three imported weeks of trust RXX."""
+    from datetime import timedelta
+
+    from django.core.management import call_command
+
+    from tests.extracts import WEEK, week_of
+    from waitinglist.models import Patient, PatientLink
+
+    ProviderFactory(ods_code="RXX")
+    rows = [pathway(f"Z{n}") for n in range(1, pathways + 1)]
+    files = [
+        write_extract(tmp_path / f"w{w}.csv", week_of(rows, WEEK + timedelta(weeks=w)))
+        for w in range(3)
+    ]
+    call_command("import_waiting_list", *map(str, files))
+    patient = UserFactory(role=Role.PATIENT, password=PASSWORD)
+    PatientLink.objects.create(user=patient, patient=Patient.objects.first(), method="nhs-login")
+    return patient
+
+
 def test_a_patient_signs_in_and_every_page_on_the_way_is_accessible(page):
     patient = UserFactory(role=Role.PATIENT, password=PASSWORD)
     page.goto("/")
@@ -295,22 +316,7 @@ def test_the_whole_patient_journey_works_with_the_keyboard_alone(page, tmp_path)
 
 @pytest.mark.parametrize("width", [320, 640])  # 640 CSS pixels: a 1280-pixel screen at 200%
 def test_the_patient_page_reflows_without_sideways_scrolling(page, tmp_path, width):
-    from datetime import timedelta
-
-    from django.core.management import call_command
-
-    from tests.extracts import WEEK, week_of
-    from waitinglist.models import Patient, PatientLink
-
-    ProviderFactory(ods_code="RXX")
-    rows = [pathway(f"Z{n}") for n in range(1, 5)]
-    files = [
-        write_extract(tmp_path / f"w{w}.csv", week_of(rows, WEEK + timedelta(weeks=w)))
-        for w in range(3)
-    ]
-    call_command("import_waiting_list", *map(str, files))
-    patient = UserFactory(role=Role.PATIENT, password=PASSWORD)
-    PatientLink.objects.create(user=patient, patient=Patient.objects.first(), method="nhs-login")
+    patient = patient_with_a_wait(tmp_path)
     sign_in(page, patient.email)
     page.goto("/my-wait/")
     page.set_viewport_size({"width": width, "height": 800})

@@ -10,23 +10,10 @@ from django.utils import timezone
 
 from portal.roles import Role
 from tests.factories import UserFactory
-from tests.notify_server import API_KEY, EMAIL_TEMPLATE, SMS_TEMPLATE, FakeNotify
+from tests.notify_server import CALLBACK_TOKEN
 from tests.test_patient_pages import linked_client, run, write_extract
 from updates import outbox, ratelimit, services
 from updates.models import OutboxMessage, Subscription
-
-CALLBACK_TOKEN = "a-callback-token-long-enough-to-guess-never"
-
-
-@pytest.fixture
-def notify(settings):
-    with FakeNotify() as server:
-        settings.GOVUK_NOTIFY_API_KEY = API_KEY
-        settings.GOVUK_NOTIFY_BASE_URL = server.url
-        settings.GOVUK_NOTIFY_EMAIL_TEMPLATE_ID = EMAIL_TEMPLATE
-        settings.GOVUK_NOTIFY_SMS_TEMPLATE_ID = SMS_TEMPLATE
-        settings.GOVUK_NOTIFY_CALLBACK_TOKEN = CALLBACK_TOKEN
-        yield server
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from portal.roles import Role
 from tests.factories import ProviderFactory, UserFactory
-from tests.notify_server import API_KEY, EMAIL_TEMPLATE, SMS_TEMPLATE, FakeNotify
 from updates import outbox
 from updates.compose import render
 from updates.models import OutboxMessage, Subscription
@@ -177,16 +176,6 @@ def test_the_list_downloads_as_csv_without_contacts_and_formula_safe(listed, tru
 
 
 # --- Asking ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def notify(settings):
-    with FakeNotify() as server:
-        settings.GOVUK_NOTIFY_API_KEY = API_KEY
-        settings.GOVUK_NOTIFY_BASE_URL = server.url
-        settings.GOVUK_NOTIFY_EMAIL_TEMPLATE_ID = EMAIL_TEMPLATE
-        settings.GOVUK_NOTIFY_SMS_TEMPLATE_ID = SMS_TEMPLATE
-        yield server
 
 
 def ask(client, *pathways, scope="selected"):

@@ -1,19 +1,24 @@
 """The workspace's figures in headless Chromium: axe-clean under the real CSP, and the patient
 page's question answered through the page."""
 
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from portal.roles import Role
-from tests.extracts import WEEK, pathway, week_of, write_extract
 from tests.factories import ProviderFactory, UserFactory
-from tests.test_browser import PASSWORD, check_page, follow, sign_in, sign_in_staff
+from tests.test_browser import (
+    PASSWORD,
+    check_page,
+    follow,
+    patient_with_a_wait,
+    sign_in,
+    sign_in_staff,
+)
 from tests.test_workspace_queues import accuracy, build_history
-from waitinglist.models import PageFeedback, Patient, PatientLink
+from waitinglist.models import PageFeedback
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -48,15 +53,7 @@ def test_queues_a_queue_and_engagement_are_accessible(page):
 
 
 def test_a_patient_answers_the_page_question_and_is_thanked(page, tmp_path):
-    ProviderFactory(ods_code="RXX")
-    rows = [pathway(f"Z{n}") for n in range(1, 4)]
-    files = [
-        write_extract(tmp_path / f"w{w}.csv", week_of(rows, WEEK + timedelta(weeks=w)))
-        for w in range(3)
-    ]
-    call_command("import_waiting_list", *map(str, files))
-    patient = UserFactory(role=Role.PATIENT, password=PASSWORD)
-    PatientLink.objects.create(user=patient, patient=Patient.objects.first(), method="nhs-login")
+    patient = patient_with_a_wait(tmp_path, pathways=3)
     sign_in(page, patient.email)
     page.goto("/my-wait/")
     form = page.locator("#page-feedback")
