@@ -3,10 +3,20 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 
 from portal import health, staff_views, views
+from portal.access import has_mfa
 
-# The admin signs in through allauth, so it gets the same rate limits and MFA as every page.
+# The admin signs in through allauth, so it gets the same rate limits and MFA as every page,
+# and, like the staff pages, it is closed to accounts without two-step verification.
 admin.site.login = login_required(admin.site.login)
 admin.site.site_header = "Wait Well administration"
+_admin_permission = admin.site.has_permission
+
+
+def _admin_needs_mfa(request) -> bool:
+    return _admin_permission(request) and has_mfa(request.user)
+
+
+admin.site.has_permission = _admin_needs_mfa
 
 urlpatterns = [
     path("", views.start, name="start"),

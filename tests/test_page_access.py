@@ -110,6 +110,15 @@ def test_a_superuser_reaches_the_admin(client):
 
 
 @pytest.mark.django_db
+def test_a_superuser_without_two_step_verification_is_kept_out_of_the_admin(client):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True, mfa=False))
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith(reverse("admin:login"))
+    assert client.get(reverse("admin:waitinglist_provider_changelist")).status_code == 302
+
+
+@pytest.mark.django_db
 def test_the_admin_sign_in_goes_through_the_sites_own_sign_in(client):
     # So the admin gets the same rate limits and MFA as every other page.
     response = client.get(reverse("admin:login"))
