@@ -43,6 +43,10 @@ QUEUE = "waitinglist_queue"
 PATHWAY = "waitinglist_pathway"
 PATHWAY_WEEK = "waitinglist_pathwayweek"
 QUEUE_WEEK = "waitinglist_queueweek"
+IMPORT_WORK_MEM = "256MB"
+# Temporary tables of one import.
+RESOLVED = "waitinglist_resolved"
+GONE = "waitinglist_gone"
 
 
 def _dialect() -> dict[str, str]:
@@ -50,12 +54,16 @@ def _dialect() -> dict[str, str]:
         return {
             "distinct": "IS DISTINCT FROM",
             "collate": 'COLLATE "C"',  # the same order as SQLite's, whatever the locale
-            "days_waited": "(CAST(%(week)s AS date) - p.clock_start)",
+            "days_waited": "(CAST(%(week)s AS date) - r.clock_start)",
+            # A new pathway's id is drawn as it is resolved, so every later statement can use
+            # it; SQLite assigns one on insert instead (`_NEW_IDS`).
+            "new_id": f"nextval(pg_get_serial_sequence('{PATHWAY}', 'id'))",
         }
     return {
         "distinct": "IS NOT",
         "collate": "",
-        "days_waited": "CAST(julianday(%(week)s) - julianday(p.clock_start) AS integer)",
+        "days_waited": "CAST(julianday(%(week)s) - julianday(r.clock_start) AS integer)",
+        "new_id": "NULL",
     }
 
 
@@ -72,23 +80,30 @@ def record_week(provider: Provider, snapshot: Snapshot, previous: Snapshot | Non
     }
     sql = _dialect()
     with connection.cursor() as cursor:
-        for statement in (
-            _UPDATE_PATIENTS,
-            _INSERT_PATIENTS,
-            _UPSERT_QUEUES,
-            _update_pathways(sql),
-            _INSERT_PATHWAYS,
-            _RANK_AND_RECORD.format(**sql),
-        ):
+        if connection.vendor == "postgresql":
+            # Sorting and hashing a million rows in memory, not in temporary files on disk;
+            # for this transaction only.
+            cursor.execute(f"SET LOCAL work_mem = '{IMPORT_WORK_MEM}'")
+        for statement in (_UPDATE_PATIENTS, _INSERT_PATIENTS, _UPSERT_QUEUES):
             cursor.execute(statement, params)
+        for table in (RESOLVED, GONE):
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        cursor.execute(_resolve(sql), params)
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {RESOLVED}")
+        for statement in (_UPDATE_PATHWAYS, _INSERT_PATHWAYS):
+            cursor.execute(statement, params)
+        if connection.vendor != "postgresql":
+            cursor.execute(_NEW_IDS, params)
+        cursor.execute(_RANK_AND_RECORD.format(**sql), params)
+        cursor.execute(_FIND_LEAVERS, params)
         cursor.execute(_RECORD_LEAVERS, params)
         leavers = cursor.rowcount
         cursor.execute(_QUEUE_WEEKS.format(**sql), params)
-        cursor.execute(
-            f"SELECT COALESCE(SUM(joiners), 0) FROM {QUEUE_WEEK} WHERE snapshot_id = %(snapshot)s",
-            params,
-        )
+        cursor.execute(f"SELECT COALESCE(SUM(joiner), 0) FROM {RESOLVED}")
         joiners = cursor.fetchone()[0]
+        for table in (RESOLVED, GONE):
+            cursor.execute(f"DROP TABLE {table}")
     return int(joiners), leavers
 
 
@@ -117,87 +132,99 @@ WHERE 1 = 1
 ON CONFLICT (provider_id, treatment_function, list_type, consultant_code) DO NOTHING
 """
 
+# Every staged row, resolved once to its patient, queue and pathway (known or new), with what
+# the later statements need to know of the pathway as it was before this week: whether it was
+# on last week's list, whether the extract changed it, and since when it has been booked.
+# Joining the million-row list once, here, instead of in each statement, is most of what keeps
+# a week's import fast.
+_COPIED = ["patient_id", "queue_id", *PATHWAY_FIELDS]
 
-_PATHWAY_SOURCE = f"""
+
+def _resolve(sql: dict[str, str]) -> str:
+    new = ["pt.id", "q.id", *(f"s.{name}" for name in PATHWAY_FIELDS)]
+    known = ", ".join(f"p.{column}" for column in [*_COPIED, "left_snapshot_id"])
+    booked = "(p.tci_date, p.outpatient_appointment_date)"
+    return f"""
+CREATE TEMPORARY TABLE {RESOLVED} AS
+SELECT s.identifier, {", ".join(f"{v} AS {c}" for c, v in zip(_COPIED, new, strict=True))},
+    p.id AS known_id,
+    COALESCE(p.id, {sql["new_id"]}) AS pathway_id,
+    CASE WHEN p.id IS NULL OR p.left_snapshot_id IS NOT NULL THEN 1 ELSE 0 END AS joiner,
+    CASE WHEN p.id IS NOT NULL AND ({known}) {sql["distinct"]} ({", ".join(new)}, NULL)
+        THEN 1 ELSE 0 END AS changed,
+    CASE WHEN s.tci_date IS NULL AND s.outpatient_appointment_date IS NULL THEN NULL
+        WHEN p.id IS NULL OR p.left_snapshot_id IS NOT NULL
+            OR {booked} {sql["distinct"]} (s.tci_date, s.outpatient_appointment_date)
+            THEN %(snapshot)s
+        ELSE p.booked_snapshot_id END AS booked_snapshot_id
 FROM {STAGING} s
 JOIN {PATIENT} pt ON pt.provider_id = %(provider)s AND pt.nhs_number = s.nhs_number
 JOIN {QUEUE} q ON q.provider_id = %(provider)s AND q.treatment_function = s.treatment_function
     AND q.list_type = s.list_type AND q.consultant_code = s.queue_consultant
-"""
-_COPIED = ["patient_id", "queue_id", *PATHWAY_FIELDS, "left_snapshot_id"]
-_NEW_VALUES = ["pt.id", "q.id", *(f"s.{name}" for name in PATHWAY_FIELDS), "NULL"]
-
-
-def _update_pathways(sql: dict[str, str]) -> str:
-    """Rewrites a known pathway only where the extract changed it (or it had left)."""
-    assignments = ", ".join(f"{c} = {v}" for c, v in zip(_COPIED, _NEW_VALUES, strict=True))
-    booked = f"({PATHWAY}.tci_date, {PATHWAY}.outpatient_appointment_date)"
-    return f"""
-UPDATE {PATHWAY} SET {assignments}, booked_snapshot_id = CASE
-    WHEN s.tci_date IS NULL AND s.outpatient_appointment_date IS NULL THEN NULL
-    WHEN {PATHWAY}.left_snapshot_id IS NOT NULL
-        OR {booked} {sql["distinct"]} (s.tci_date, s.outpatient_appointment_date)
-        THEN %(snapshot)s
-    ELSE {PATHWAY}.booked_snapshot_id END
-{_PATHWAY_SOURCE}
-WHERE {PATHWAY}.provider_id = %(provider)s AND {PATHWAY}.identifier = s.identifier
-    AND ({", ".join(f"{PATHWAY}.{c}" for c in _COPIED)})
-    {sql["distinct"]} ({", ".join(_NEW_VALUES)})
+LEFT JOIN {PATHWAY} p ON p.provider_id = %(provider)s AND p.identifier = s.identifier
 """
 
+
+# A known pathway is rewritten only where the extract changed it (or it had left).
+_UPDATE_PATHWAYS = f"""
+UPDATE {PATHWAY} SET {", ".join(f"{c} = r.{c}" for c in _COPIED)},
+    left_snapshot_id = NULL, booked_snapshot_id = r.booked_snapshot_id
+FROM {RESOLVED} r
+WHERE {PATHWAY}.id = r.pathway_id AND r.changed = 1
+"""
 
 _INSERT_PATHWAYS = f"""
 INSERT INTO {PATHWAY} (
-    provider_id, identifier, first_snapshot_id, booked_snapshot_id, {", ".join(_COPIED)}
+    id, provider_id, identifier, first_snapshot_id, booked_snapshot_id, left_snapshot_id,
+    {", ".join(_COPIED)}
 )
-SELECT %(provider)s, s.identifier, %(snapshot)s,
-    CASE WHEN s.tci_date IS NOT NULL OR s.outpatient_appointment_date IS NOT NULL
-        THEN %(snapshot)s END,
-    {", ".join(_NEW_VALUES)}
-{_PATHWAY_SOURCE}
-WHERE NOT EXISTS (
-    SELECT 1 FROM {PATHWAY} known
-    WHERE known.provider_id = %(provider)s AND known.identifier = s.identifier
-)
+SELECT r.pathway_id, %(provider)s, r.identifier, %(snapshot)s, r.booked_snapshot_id, NULL,
+    {", ".join(f"r.{c}" for c in _COPIED)}
+FROM {RESOLVED} r WHERE r.known_id IS NULL
 """
 
+# SQLite numbered the new pathways as it inserted them (an id of NULL takes the next one).
+_NEW_IDS = f"""
+UPDATE {RESOLVED} SET pathway_id = (
+    SELECT p.id FROM {PATHWAY} p
+    WHERE p.provider_id = %(provider)s AND p.identifier = {RESOLVED}.identifier
+) WHERE pathway_id IS NULL
+"""
 
 # The ranking rule, in one pass: within each queue, ranked pathways (band not null) ordered by
-# band, clock start, then identifier; unranked ones (P5/P6) get no position.
+# band, clock start, then identifier; unranked ones (P5/P6) get no position. Written in
+# pathway order, so both indexes of the history are filled page by page, not at random.
 _RANK_AND_RECORD = f"""
 INSERT INTO {PATHWAY_WEEK} (pathway_id, snapshot_id, band, position)
-SELECT p.id, %(snapshot)s, s.band,
-    CASE WHEN s.band IS NULL THEN NULL ELSE ROW_NUMBER() OVER (
-        PARTITION BY p.queue_id, s.band IS NULL
-        ORDER BY s.band, s.clock_start, s.identifier {{collate}}
-    ) END
-FROM {STAGING} s
-JOIN {PATHWAY} p ON p.provider_id = %(provider)s AND p.identifier = s.identifier
+SELECT pathway_id, %(snapshot)s, band, position FROM (
+    SELECT r.pathway_id, r.band,
+        CASE WHEN r.band IS NULL THEN NULL ELSE ROW_NUMBER() OVER (
+            PARTITION BY r.queue_id, r.band IS NULL
+            ORDER BY r.band, r.clock_start, r.identifier {{collate}}
+        ) END AS position
+    FROM {RESOLVED} r
+) ranked
+ORDER BY pathway_id
 """
 
-# On the list last week, not this week: left (treated, or removed by validation).
+# On the list last week (open), not this week: left (treated, or removed by validation). A
+# pathway's queue and band are still those it had last week: the extract no longer lists it.
+_FIND_LEAVERS = f"""
+CREATE TEMPORARY TABLE {GONE} AS
+SELECT p.id, p.queue_id, p.band FROM {PATHWAY} p
+WHERE p.provider_id = %(provider)s AND p.left_snapshot_id IS NULL
+    AND NOT EXISTS (SELECT 1 FROM {RESOLVED} r WHERE r.pathway_id = p.id)
+"""
+
 _RECORD_LEAVERS = f"""
-UPDATE {PATHWAY} SET left_snapshot_id = %(snapshot)s
-WHERE id IN (
-    SELECT prev.pathway_id FROM {PATHWAY_WEEK} prev
-    WHERE prev.snapshot_id = %(previous)s AND NOT EXISTS (
-        SELECT 1 FROM {PATHWAY_WEEK} cur
-        WHERE cur.pathway_id = prev.pathway_id AND cur.snapshot_id = %(snapshot)s
-    )
-)
+UPDATE {PATHWAY} SET left_snapshot_id = %(snapshot)s WHERE id IN (SELECT id FROM {GONE})
 """
 
 # Each queue's week: size, joiners, leavers by the band they had, and current waits (mean,
 # median and 92nd percentile by nearest rank, in whole days).
 _QUEUE_WEEKS = f"""
 WITH cur AS (
-    SELECT p.queue_id, pw.band, {{days_waited}} AS waited,
-        CASE WHEN prev.pathway_id IS NULL THEN 1 ELSE 0 END AS joiner
-    FROM {PATHWAY_WEEK} pw
-    JOIN {PATHWAY} p ON p.id = pw.pathway_id
-    LEFT JOIN {PATHWAY_WEEK} prev
-        ON prev.pathway_id = pw.pathway_id AND prev.snapshot_id = %(previous)s
-    WHERE pw.snapshot_id = %(snapshot)s
+    SELECT r.queue_id, r.band, r.joiner, {{days_waited}} AS waited FROM {RESOLVED} r
 ), ordered AS (
     SELECT queue_id, waited,
         ROW_NUMBER() OVER (PARTITION BY queue_id ORDER BY waited) AS n,
@@ -214,18 +241,15 @@ WITH cur AS (
         SUM(joiner) AS joiners, AVG(waited * 1.0) AS mean_wait
     FROM cur GROUP BY queue_id
 ), gone AS (
-    SELECT p.queue_id, COUNT(*) AS total,
-        SUM(CASE WHEN prev.band IS NULL THEN 1 ELSE 0 END) AS b0,
-        SUM(CASE WHEN prev.band = 1 THEN 1 ELSE 0 END) AS b1,
-        SUM(CASE WHEN prev.band = 2 THEN 1 ELSE 0 END) AS b2,
-        SUM(CASE WHEN prev.band = 3 THEN 1 ELSE 0 END) AS b3,
-        SUM(CASE WHEN prev.band = 4 THEN 1 ELSE 0 END) AS b4,
-        SUM(CASE WHEN prev.band = 5 THEN 1 ELSE 0 END) AS b5,
-        SUM(CASE WHEN prev.band = 6 THEN 1 ELSE 0 END) AS b6
-    FROM {PATHWAY} p
-    JOIN {PATHWAY_WEEK} prev ON prev.pathway_id = p.id AND prev.snapshot_id = %(previous)s
-    WHERE p.provider_id = %(provider)s AND p.left_snapshot_id = %(snapshot)s
-    GROUP BY p.queue_id
+    SELECT queue_id, COUNT(*) AS total,
+        SUM(CASE WHEN band IS NULL THEN 1 ELSE 0 END) AS b0,
+        SUM(CASE WHEN band = 1 THEN 1 ELSE 0 END) AS b1,
+        SUM(CASE WHEN band = 2 THEN 1 ELSE 0 END) AS b2,
+        SUM(CASE WHEN band = 3 THEN 1 ELSE 0 END) AS b3,
+        SUM(CASE WHEN band = 4 THEN 1 ELSE 0 END) AS b4,
+        SUM(CASE WHEN band = 5 THEN 1 ELSE 0 END) AS b5,
+        SUM(CASE WHEN band = 6 THEN 1 ELSE 0 END) AS b6
+    FROM {GONE} GROUP BY queue_id
 ), queues AS (
     SELECT queue_id FROM sizes UNION SELECT queue_id FROM gone
 )
