@@ -96,7 +96,11 @@ class Patient(models.Model):
     # The unique constraint below serves lookups by provider. Here and below, a foreign key
     # whose index another index already covers has none: each index slows the weekly import.
     provider = models.ForeignKey(
-        Provider, on_delete=models.CASCADE, related_name="patients", db_index=False
+        Provider,
+        on_delete=models.CASCADE,
+        related_name="patients",
+        db_index=False,
+        db_constraint=False,  # written only by the import's set-based SQL (decision 0008)
     )
     nhs_number = models.CharField("NHS number", max_length=10)
     birth_date = models.DateField()
@@ -145,12 +149,23 @@ class Pathway(models.Model):
     """One patient's wait for one treatment, with the extract's fields as last imported."""
 
     id = models.AutoField(primary_key=True)  # 32 bits: keeps the weekly history narrow
+    # No database-level foreign keys on pathways either (docs/decisions/0008): only the
+    # import's set-based SQL writes them, from rows it has just resolved in the same
+    # transaction, and checking a million new keys at commit doubled a trust's first import.
     provider = models.ForeignKey(
-        Provider, on_delete=models.CASCADE, related_name="pathways", db_index=False
+        Provider,
+        on_delete=models.CASCADE,
+        related_name="pathways",
+        db_index=False,
+        db_constraint=False,
     )
     identifier = models.CharField("pathway identifier", max_length=20)
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="pathways")
-    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="pathways")
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, related_name="pathways", db_constraint=False
+    )
+    queue = models.ForeignKey(
+        Queue, on_delete=models.PROTECT, related_name="pathways", db_constraint=False
+    )
     clock_start = models.DateField("RTT clock start")
     procedure_priority = models.CharField(max_length=3, blank=True)
     priority_type = models.CharField(max_length=1, blank=True)
@@ -165,11 +180,16 @@ class Pathway(models.Model):
     email = models.EmailField(blank=True)
     mobile = models.CharField(max_length=16, blank=True)
     first_snapshot = models.ForeignKey(
-        Snapshot, on_delete=models.CASCADE, related_name="+", db_index=False
+        Snapshot, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
     # The first week the pathway was missing from the list: it left (treated or removed).
     left_snapshot = models.ForeignKey(
-        Snapshot, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        Snapshot,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
     )
     # The snapshot in which the current booked date first appeared (none while not booked):
     # the extract keeps only the latest date, so this is how "newly booked" is known. Written
