@@ -5,40 +5,74 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('waitinglist', '0005_booked_snapshot_practice_index'),
+        ("waitinglist", "0005_booked_snapshot_practice_index"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='pathway',
-            name='first_snapshot',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='waitinglist.snapshot'),
+            model_name="pathway",
+            name="first_snapshot",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="waitinglist.snapshot",
+            ),
         ),
         migrations.AlterField(
-            model_name='pathway',
-            name='left_snapshot',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='waitinglist.snapshot'),
+            model_name="pathway",
+            name="left_snapshot",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="waitinglist.snapshot",
+            ),
         ),
         migrations.AlterField(
-            model_name='pathway',
-            name='patient',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='pathways', to='waitinglist.patient'),
+            model_name="pathway",
+            name="patient",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="pathways",
+                to="waitinglist.patient",
+            ),
         ),
         migrations.AlterField(
-            model_name='pathway',
-            name='provider',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='pathways', to='waitinglist.provider'),
+            model_name="pathway",
+            name="provider",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="pathways",
+                to="waitinglist.provider",
+            ),
         ),
         migrations.AlterField(
-            model_name='pathway',
-            name='queue',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.PROTECT, related_name='pathways', to='waitinglist.queue'),
+            model_name="pathway",
+            name="queue",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="pathways",
+                to="waitinglist.queue",
+            ),
         ),
         migrations.AlterField(
-            model_name='patient',
-            name='provider',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='patients', to='waitinglist.provider'),
+            model_name="patient",
+            name="provider",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="patients",
+                to="waitinglist.provider",
+            ),
         ),
     ]
