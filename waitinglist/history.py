@@ -226,10 +226,11 @@ ORDER BY pathway_id
 
 # On the list last week (open), not this week: left (treated, or removed by validation). A
 # pathway's queue and band are still those it had last week: the extract no longer lists it.
+# A trust's first snapshot has nobody to lose, and the list need not be read.
 _FIND_LEAVERS = f"""
 CREATE TEMPORARY TABLE {GONE} AS
 SELECT p.id, p.queue_id, p.band FROM {PATHWAY} p
-WHERE p.provider_id = %(provider)s AND p.left_snapshot_id IS NULL
+WHERE %(previous)s IS NOT NULL AND p.provider_id = %(provider)s AND p.left_snapshot_id IS NULL
     AND NOT EXISTS (SELECT 1 FROM {RESOLVED} r WHERE r.pathway_id = p.id)
 """
 
