@@ -321,7 +321,7 @@ def kept_pace(history: History, week: int, window: int, half_life: float) -> np.
     if not far.any():
         return np.ones(queues)
     weight = 0.5 ** ((week - start[far] - PROGRESS_WEEKS) / half_life)
-    moved = (then - later)[far] * weight
+    moved = (then[far] - later[far]) * weight  # inf - inf, outside `far`, would warn
     took = PROGRESS_WEEKS * weight
     trust = moved.sum() / took.sum()
     prior = PROGRESS_PRIOR_PAIRS * PROGRESS_WEEKS
