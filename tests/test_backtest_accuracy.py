@@ -90,3 +90,29 @@ def test_beat_runs_the_back_test_each_week():
     entry = settings.CELERY_BEAT_SCHEDULE["backtest-trusts"]
     assert entry["task"] == "waitinglist.tasks.backtest_all"
     assert entry["schedule"].day_of_week == {0}
+
+
+def test_calibration_is_scored_where_the_history_reaches_the_estimates_own_dates():
+    """Which pathways count is chosen by the estimate, never by the outcome: otherwise the
+    pathways still waiting at the end drop out and only the early outcomes are left."""
+    score = backtest.Score()
+    horizon = 20.0
+    # p10, p50, p90 in weeks after the origin, and what happened (20.0: still waiting).
+    predicted = np.array(
+        [
+            [2.0, 5.0, 8.0],  # treated at 4.5: before p50, inside
+            [2.0, 5.0, 8.0],  # still waiting at the end: after p50, beyond p90
+            [10.0, 15.0, 30.0],  # treated at 12.5: p50 counts, p90 is beyond the history
+            [20.0, 25.0, 30.0],  # treated early, at 3.5, but p50 is beyond the history
+            [22.0, 26.0, 34.0],  # still waiting: nothing is settled for it
+        ]
+    )
+    actual = np.array([4.5, horizon, 12.5, 3.5, horizon])
+    censored = np.array([False, True, False, False, True])
+    backtest._score(score, predicted, actual, censored, horizon)
+
+    figures = score.figures()
+    assert figures["later_than_p50"] == pytest.approx(1 / 3)  # of the first three
+    assert figures["inside_p10_p90"] == pytest.approx(1 / 2)  # of the first two
+    # Absolute errors are for treated pathways, whatever their dates.
+    assert figures["median_abs_error_weeks"] == pytest.approx(2.5)

@@ -10,8 +10,12 @@ Scoring, in weeks after the origin (a pathway found missing at the snapshot of w
 treated during that week: `t = L - origin - 0.5`, its middle):
 - pathways removed untreated (validation, gone elsewhere) are left out: they were never treated;
 - absolute errors count pathways treated within the history;
-- a pathway still waiting at the end counts for "later than p50" and "inside p10-p90" where the
-  end already settles it (it has waited beyond p50, or beyond p90), and is left out otherwise;
+- "later than p50" counts the pathways whose p50 falls within the history that follows the
+  origin, and "inside p10-p90" those whose p90 does: for them the outcome is known either way
+  (treated by then, or still waiting after it). They are chosen by the estimate, not by what
+  happened: leaving out, as an earlier version did, the pathways still waiting at the end
+  before their p50 (while counting those treated early) would leave out late outcomes only,
+  and make every method look earlier and less often inside than it is;
 - every method is scored on the same pathways: those every method could estimate.
 
 The same scores are kept queue by queue; `store` saves both as `QueueAccuracy` rows for the
@@ -139,14 +143,16 @@ def run(provider: Provider, step: int = DEFAULT_STEP) -> Backtest:
             score.ranked += len(ranked)
             score.estimated += int(np.isfinite(predicted[:, 1]).sum())
             _score(score, predicted[keep][common[keep]], actual[common[keep]],
-                   censored[common[keep]])  # fmt: skip
-        _score_by_queue(result, ranked[:, 1], keep, common, predictions, actual, censored)
+                   censored[common[keep]], end - o)  # fmt: skip
+        _score_by_queue(result, ranked[:, 1], keep, common, predictions, actual, censored, end - o)
         result.scored += int((~censored & common[keep]).sum())
         result.still_waiting += int((censored & common[keep]).sum())
     return result
 
 
-def _score_by_queue(result: Backtest, queue, keep, common, predictions, actual, censored) -> None:
+def _score_by_queue(
+    result: Backtest, queue, keep, common, predictions, actual, censored, horizon
+) -> None:
     """The origin's scores again, one queue at a time: the same pathways, split by queue."""
     scored = common[keep]
     scored_queue, actual, censored = queue[keep][scored], actual[scored], censored[scored]
@@ -159,7 +165,7 @@ def _score_by_queue(result: Backtest, queue, keep, common, predictions, actual, 
             score = scores[method]
             score.ranked += int(mine.sum())
             score.estimated += int(estimated[method][mine].sum())
-            _score(score, kept[method][theirs], actual[theirs], censored[theirs])
+            _score(score, kept[method][theirs], actual[theirs], censored[theirs], horizon)
 
 
 def store(provider: Provider, result: Backtest) -> int:
@@ -199,15 +205,17 @@ def _accuracy(provider, queue_id, method, score: Score, result: Backtest, now) -
     )
 
 
-def _score(score: Score, predicted, actual, censored) -> None:
+def _score(score: Score, predicted, actual, censored, horizon: float) -> None:
+    """Adds one origin's pathways: `actual` is weeks to treatment, or `horizon` (the weeks of
+    history after the origin) for a pathway still waiting at the end (`censored`)."""
     t10, t50, t90 = predicted.T
     treated = ~censored
     score.errors.append(np.abs(actual[treated] - t50[treated]))
-    # Later than p50: settled for a censored pathway only once it has waited beyond p50.
-    settled = treated | (actual > t50)
+    # Scored where the history reaches the estimate's own date (see the module's docstring).
+    settled = t50 < horizon
     score.later.append((actual > t50)[settled])
     if np.isfinite(t10).any():
-        settled = treated | (actual > t90)
+        settled = t90 < horizon
         score.inside.append(((actual >= t10) & (actual <= t90))[settled])
         score.widths.append((t90 - t10)[np.isfinite(t90)])
 
