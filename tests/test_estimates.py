@@ -91,6 +91,50 @@ def steady_history(weeks: int = 40, queues: int = 2, treated: float = 10.0):
     )
 
 
+def test_same_band_joiners_with_older_clocks_join_ahead_of_pathways_that_started_later():
+    """Every week 4 pathways join band 5, all with clocks that had run 10 weeks (listed after
+    outpatient care): they rank ahead of anyone whose clock started after theirs did."""
+    history = steady_history(weeks=30, queues=1)
+    history.joined[0, 1:, 5] = 4
+    history.lags = np.zeros((1, 30, estimates.LAG_WEEKS + 1))
+    history.lags[0, 1:, 10] = 4
+    rates = estimates.rates_at(history, 29)
+    ahead = np.array([60, 60, 60])
+    waited = np.array([0.0, 6.0, 30.0])
+    weeks = estimates.projections(history, rates, [1, 1, 1], ahead + 1, [5, 5, 5], waited)
+    # Waited 30 weeks: nobody joins ahead, 60 ahead at 10 a week.
+    assert weeks[2] == pytest.approx(6.0)
+    # Waited 0: joiners are ahead for its first 10 weeks of waiting, then not: slower.
+    assert weeks[0] > 6.0 * 1.2
+    # Waited 6: for 4 more weeks only, so in between.
+    assert weeks[2] < weeks[1] < weeks[0]
+    # Without their clock starts (or without the lags), the old flow balance.
+    plain = estimates.projections(history, rates, [1, 1, 1], ahead + 1, [5, 5, 5])
+    assert plain == pytest.approx([6.0, 6.0, 6.0])
+
+
+@pytest.mark.django_db
+def test_the_history_records_how_long_joiners_clocks_had_run(tmp_path, trust):
+    files = simulate_trust("RXX", 2, seed=7, out=tmp_path, pathways=200, last_week=LAST_WEEK)
+    run("import_waiting_list", str(files[0]))
+    # A joiner in week 2 whose clock started 20 weeks (and 3 days) before that week ended.
+    later = files[1].read_text().splitlines()
+    header, row = later[0].split(","), later[1].split(",")
+    row[header.index("PATIENT_PATHWAY_IDENTIFIER")] = "NEW-JOINER-1"
+    row[header.index("Procedure_Priority_Code")] = "P4"
+    row[header.index("PRIORITY_TYPE_CODE")] = ""
+    started = LAST_WEEK - timedelta(weeks=20, days=3)
+    row[header.index("REFERRAL_TO_TREATMENT_PERIOD_START_DATE")] = started.isoformat()
+    files[1].write_text("\n".join([*later, ",".join(row)]) + "\n")
+    run("import_waiting_list", str(files[1]))
+
+    history = estimates.load_history(trust)
+    joiner = Pathway.objects.get(identifier="NEW-JOINER-1")
+    q = history.queue_index(joiner.queue_id)
+    assert history.lags[q, 1, 20] >= 1
+    assert history.lags[:, 1, :].sum() == history.joined[:, 1, 1:].sum()
+
+
 def attach_moving_pathways(history, speeds: dict[int, np.ndarray], count: int = 50) -> None:
     """`count` pathways per queue, far back, each week moving up by that queue's speed."""
     rows = []
@@ -134,7 +178,7 @@ def test_pace_pairs_only_pathways_still_ranked_later():
     position = np.array([200 - 10 * w for w in range(10)] + [300, 290, 280, 270])
     estimates.attach_progress(history, week, pathway, np.ones(14), position, np.full(14, 5))
     assert history.progress.tolist() == [
-        [w, 0, 5, 199 - 10 * w, 199 - 10 * (w + estimates.PROGRESS_WEEKS)]
+        [w, 0, 5, 199 - 10 * w, 199 - 10 * (w + estimates.PROGRESS_WEEKS), -1]
         for w in range(10 - estimates.PROGRESS_WEEKS)
     ]
 
@@ -208,12 +252,14 @@ def test_the_pace_is_measured_on_pathways_seen_in_two_weeks_of_the_imported_hist
     import_simulated(tmp_path, weeks=12, pathways=300)
     history = estimates.load_history(trust)
     assert len(history.progress)
-    week, q, band, before, after = history.progress[0]
+    week, q, band, before, after, waited = history.progress[0]
     there = PathwayWeek.objects.filter(
         pathway__queue_id=history.queue_ids[q], position=before + 1, band=band,
         snapshot_id=history.snapshot_ids[week],
     ).values_list("pathway_id", flat=True)  # fmt: skip
-    assert there  # a real pathway stood there that week...
+    assert there  # a real pathway stood there that week, its clock running `waited` weeks...
+    clock_start = Pathway.objects.get(pk=there[0]).clock_start
+    assert waited == (history.week_endings[week] - clock_start).days // 7
     later = history.snapshot_ids[week + estimates.PROGRESS_WEEKS]
     # ... and stood where the pair says it did six weeks later.
     assert PathwayWeek.objects.filter(

@@ -232,7 +232,8 @@ def _predict(history, sample, outcomes, o: int, ranked) -> dict[str, np.ndarray]
     spread = estimates.spread_at(sample, outcomes, o)
     ours = blank.copy()
     if rates.weeks_used >= estimates.MIN_WEEKS and spread is not None:
-        weeks = estimates.projections(history, rates, queue, position, band)
+        waited_weeks = (week_ending - clock_start) / 7
+        weeks = estimates.projections(history, rates, queue, position, band, waited_weeks)
         finite = np.isfinite(weeks)
         ours[finite] = estimates.in_queue_order(
             spread.apply(weeks[finite], band[finite]),
@@ -275,11 +276,5 @@ def _ranked_at(history, o: int) -> np.ndarray:
             [history.snapshot_ids[o]],
         )
         rows = cursor.fetchall()
-    return np.array([(a, b, c, d, _ordinal(e)) for a, b, c, d, e in rows], dtype=np.int64).reshape(
-        -1, 5
-    )
-
-
-def _ordinal(value) -> int:
-    # SQLite hands dates back as text through a raw cursor.
-    return (date.fromisoformat(value) if isinstance(value, str) else value).toordinal()
+    day = estimates.day_number
+    return np.array([(a, b, c, d, day(e)) for a, b, c, d, e in rows], dtype=np.int64).reshape(-1, 5)

@@ -68,6 +68,7 @@ PROGRESS_HALF_LIFE_WEEKS = 4.0  # within them, a pair this long ago counts half
 PROGRESS_SAMPLE = 250_000  # sampled pathway-weeks that measure it (all, in a small trust)
 PROGRESS_PRIOR_PAIRS = 20.0  # a queue with few pairs leans on the whole trust's pace
 PACE_LIMIT = 4.0  # the recent pace never changes a projection more than 4 times
+LAG_WEEKS = 104  # a joiner whose clock had run this long or longer counts as this long
 
 
 @dataclass
@@ -86,9 +87,13 @@ class History:
     mean_wait: np.ndarray  # days; NaN where unknown
     p92_wait: np.ndarray
     week_of_snapshot: dict[int, int] = field(default_factory=dict)
+    # [queue, week, weeks]: ranked joiners by how many whole weeks their RTT clock had run
+    # when they joined (capped at LAG_WEEKS); None leaves same-band joiners out (`projections`).
+    lags: np.ndarray | None = None
     # A sampled pathway ranked at a week and again PROGRESS_WEEKS later (see `attach_progress`):
-    # columns week, queue index, band then, number ahead then, number ahead later.
-    progress: np.ndarray = field(default_factory=lambda: np.zeros((0, 5), dtype=np.int64))
+    # columns week, queue index, band then, number ahead then, number ahead later, and weeks
+    # since the clock started then (-1: not known).
+    progress: np.ndarray = field(default_factory=lambda: np.zeros((0, 6), dtype=np.int64))
     rates_memo: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -108,6 +113,10 @@ class Rates:
     joined_ahead: np.ndarray  # [queue, band]: joiners in a more urgent band than `band`
     removed_share: np.ndarray  # [queue]
     pace: np.ndarray | None = None  # [queue]: recent pace against the usual (`pace_factors`)
+    joined_same: np.ndarray | None = None  # [queue, band]: ranked joiners in that band
+    # [queue, weeks + 1]: running sum of the share of joiners whose clock had run longer than
+    # each number of weeks (`_share_ranking_ahead`); None leaves same-band joiners out.
+    lag_sums: np.ndarray | None = None
 
 
 def load_history(provider: Provider) -> History:
@@ -135,14 +144,18 @@ def load_history(provider: Provider) -> History:
         mean_wait=np.full(shape, np.nan),
         p92_wait=np.full(shape, np.nan),
         week_of_snapshot=week_of,
+        lags=np.zeros((*shape, LAG_WEEKS + 1)),
     )
     if not ids:
         return history
     for queue, snapshot, booked, count in _leavers(provider):
         q, w = history.queue_index(queue), week_of[snapshot]
         (history.treated if booked else history.removed)[q, w] += count
-    for queue, snapshot, band, count in _joiners(provider):
-        history.joined[history.queue_index(queue), week_of[snapshot], band or 0] += count
+    for queue, snapshot, band, lag, count in _joiners(provider):
+        q, w = history.queue_index(queue), week_of[snapshot]
+        history.joined[q, w, band or 0] += count
+        if band:
+            history.lags[q, w, min(max(int(lag), 0), LAG_WEEKS)] += count
     rows = QueueWeek.objects.filter(queue__provider=provider).values_list(
         "queue_id", "snapshot_id", "ranked", "leavers", "mean_wait_days", "p92_wait_days"
     )
@@ -156,28 +169,41 @@ def load_history(provider: Provider) -> History:
 
 
 def _sampled_positions(history: History) -> tuple[np.ndarray, ...]:
-    """Week, pathway, queue, position and band of every k-th pathway (by id) in each week it
-    was ranked: about PROGRESS_SAMPLE rows in all."""
+    """Week, pathway, queue, position, band and clock start (day number) of every k-th
+    pathway (by id) in each week it was ranked: about PROGRESS_SAMPLE rows in all."""
     every = max(1, math.ceil(history.ranked.sum() / PROGRESS_SAMPLE))
     rows = _every_kth_ranked("p.provider_id = %s", [history.provider.pk], every)
     week = _weeks_of(history, rows[:, 0])
-    return week, rows[:, 1], rows[:, 2], rows[:, 3], rows[:, 4]
+    return week, rows[:, 1], rows[:, 2], rows[:, 3], rows[:, 4], rows[:, 5]
 
 
 def _every_kth_ranked(condition: str, params: list, every: int) -> np.ndarray:
-    """Snapshot, pathway, queue, position and band of every `every`-th pathway (by id) in each
-    week it was ranked and `condition` (on `w`, the week, and `p`, the pathway) holds."""
+    """Snapshot, pathway, queue, position, band and clock start (`day_number`) of every
+    `every`-th pathway (by id) in each week it was ranked and `condition` (on `w`, the week,
+    and `p`, the pathway) holds."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT w.snapshot_id, w.pathway_id, p.queue_id, w.position, w.band
+            SELECT w.snapshot_id, w.pathway_id, p.queue_id, w.position, w.band, p.clock_start
             FROM {PathwayWeek._meta.db_table} w
             JOIN {Pathway._meta.db_table} p ON p.id = w.pathway_id
             WHERE {condition} AND w.position IS NOT NULL AND w.pathway_id %% %s = 0
             """,
             [*params, every],
         )
-        return np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 5)
+        rows = [(*row[:5], day_number(row[5])) for row in cursor.fetchall()]
+    return np.array(rows, dtype=np.int64).reshape(-1, 6)
+
+
+def day_number(value) -> int:
+    """A date's ordinal; SQLite hands dates back as text through a raw cursor."""
+    return (date.fromisoformat(value) if isinstance(value, str) else value).toordinal()
+
+
+def weeks_waited(history: History, week, clock_start) -> np.ndarray:
+    """Weeks since the clock started (day numbers), at each week index."""
+    endings = np.array([w.toordinal() for w in history.week_endings], dtype=np.int64)
+    return (endings[np.asarray(week, np.int64)] - np.asarray(clock_start)) / 7
 
 
 def _weeks_of(history: History, snapshot_ids: np.ndarray) -> np.ndarray:
@@ -185,7 +211,7 @@ def _weeks_of(history: History, snapshot_ids: np.ndarray) -> np.ndarray:
     return np.array([week_of[s] for s in snapshot_ids.tolist()], dtype=np.int64)
 
 
-def attach_progress(history: History, week, pathway, queue, position, band) -> None:
+def attach_progress(history: History, week, pathway, queue, position, band, clock=None) -> None:
     """Pairs each sampled pathway ranked at a week with itself PROGRESS_WEEKS later, where it
     is still ranked then (one that left, or stopped being ranked, says nothing of the pace)."""
     week, pathway = np.asarray(week, np.int64), np.asarray(pathway, np.int64)
@@ -202,9 +228,14 @@ def attach_progress(history: History, week, pathway, queue, position, band) -> N
             np.asarray(band, np.int64)[found],
             position[found] - 1,
             position[later] - 1,
+            np.full(int(found.sum()), -1)
+            if clock is None
+            else np.floor(weeks_waited(history, week[found], np.asarray(clock)[found])).astype(
+                np.int64
+            ),
         ],
         axis=1,
-    ).reshape(-1, 5)
+    ).reshape(-1, 6)
     history.rates_memo.clear()
 
 
@@ -227,16 +258,22 @@ def _leavers(provider: Provider):
 
 
 def _joiners(provider: Provider):
-    """(queue, first week, band that week, count), leaving out the provider's first snapshot."""
+    """(queue, first week, band that week, whole weeks the clock had run then, count)."""
+    if connection.vendor == "postgresql":
+        lag = f"LEAST((s.week_ending - p.clock_start) / 7, {LAG_WEEKS})"
+    else:
+        days = "julianday(s.week_ending) - julianday(p.clock_start)"
+        lag = f"MIN(CAST(({days}) / 7 AS integer), {LAG_WEEKS})"
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT p.queue_id, p.first_snapshot_id, w.band, COUNT(*)
+            SELECT p.queue_id, p.first_snapshot_id, w.band, {lag}, COUNT(*)
             FROM {Pathway._meta.db_table} p
             JOIN {PathwayWeek._meta.db_table} w
               ON w.pathway_id = p.id AND w.snapshot_id = p.first_snapshot_id
+            JOIN {Snapshot._meta.db_table} s ON s.id = p.first_snapshot_id
             WHERE p.provider_id = %s
-            GROUP BY 1, 2, 3
+            GROUP BY 1, 2, 3, 4
             """,
             [provider.pk],
         )
@@ -277,7 +314,18 @@ def _usual_rates_at(history: History, week: int) -> Rates:
     removed = np.divide(
         history.removed[:, span] @ weights, at_risk, out=np.zeros(queues), where=at_risk > 0
     )
-    history.rates_memo[week] = Rates(len(span), treated, joined_ahead, removed)
+    rates = Rates(len(span), treated, joined_ahead, removed)
+    if history.lags is not None:
+        # A joiner in the same band ranks ahead of a pathway whose clock started later than
+        # the joiner's: one added to an admitted list after months of outpatient care, say.
+        rates.joined_same = np.einsum("qwb,w->qb", joined, joined_weights) / joined_weights.sum()
+        lags = np.einsum("qwl,w->ql", history.lags[:, span, :], joined_weights)
+        total = lags.sum(axis=1, keepdims=True)
+        longer = np.divide(
+            total - np.cumsum(lags, axis=1), total, out=np.zeros_like(lags), where=total > 0
+        )
+        rates.lag_sums = np.concatenate([np.zeros((queues, 1)), np.cumsum(longer, axis=1)], axis=1)
+    history.rates_memo[week] = rates
     return history.rates_memo[week]
 
 
@@ -309,14 +357,15 @@ def kept_pace(history: History, week: int, window: int, half_life: float) -> np.
     pairs = history.progress
     end = pairs[:, 0] + PROGRESS_WEEKS
     pairs = pairs[(end <= week) & (end > week - window) & (pairs[:, 0] >= MIN_WEEKS)]
-    start, q, band, before, after = pairs.T
-    clearing, removed = np.zeros(len(pairs)), np.zeros(len(pairs))
+    start, q, band, before, after, waited = pairs.T
+    then, later = np.zeros(len(pairs)), np.zeros(len(pairs))
+    known = waited >= 0
     for s in np.unique(start):
         at = start == s
         usual = _usual_rates_at(history, int(s))
-        clearing[at] = usual.treated[q[at]] - usual.joined_ahead[q[at], band[at]]
-        removed[at] = usual.removed_share[q[at]]
-    then, later = project(before, clearing, removed), project(after, clearing, removed)
+        wait = np.where(known[at], waited[at], np.nan)
+        then[at] = _project_queue(usual, q[at], band[at], before[at], wait)
+        later[at] = _project_queue(usual, q[at], band[at], after[at], wait + PROGRESS_WEEKS)
     far = np.isfinite(then) & np.isfinite(later) & (then >= 2 * PROGRESS_WEEKS)
     if not far.any():
         return np.ones(queues)
@@ -355,15 +404,46 @@ def project(ahead: np.ndarray, clearing: np.ndarray, removed_share: np.ndarray) 
     return weeks
 
 
-def projections(history: History, rates: Rates, queue, position, band) -> np.ndarray:
+def projections(history: History, rates: Rates, queue, position, band, waited=None):
+    """Weeks until treatment by the flow balance (step 2 of the module's docstring), for
+    pathways at `position` having waited `waited` weeks since their clock started."""
     q = history.queue_index(queue)
     band = np.asarray(band, dtype=np.int64)
-    clearing = rates.treated[q] - rates.joined_ahead[q, band]
-    weeks = project(np.asarray(position) - 1, clearing, rates.removed_share[q])
+    weeks = _project_queue(rates, q, band, np.asarray(position) - 1, waited)
     if rates.pace is not None:
         weeks = weeks / rates.pace[q]
         weeks[weeks > LONGEST_WEEKS] = np.inf
     return weeks
+
+
+def _project_queue(rates: Rates, q, band, ahead, waited=None) -> np.ndarray:
+    """`project`, for pathways of queue index `q` and `band`: more urgent joiners join ahead
+    of them, and so do same-band joiners whose clocks started before theirs, a share that
+    falls the longer a pathway has waited. That share is averaged over the projected wait,
+    found in two rounds (the second moves a projection by a few percent at most)."""
+    clearing = rates.treated[q] - rates.joined_ahead[q, band]
+    weeks = project(ahead, clearing, rates.removed_share[q])
+    if waited is None or rates.lag_sums is None:
+        return weeks
+    waited = np.asarray(waited, dtype=float)
+    known = np.isfinite(waited)
+    for _ in range(2):
+        share = _share_ranking_ahead(rates.lag_sums, q, np.where(known, waited, 0.0), weeks)
+        same = np.where(known, rates.joined_same[q, band] * share, 0.0)
+        weeks = project(ahead, clearing - same, rates.removed_share[q])
+    return weeks
+
+
+def _share_ranking_ahead(lag_sums, q, waited, weeks) -> np.ndarray:
+    """The share of a queue's joiners whose clock had run longer than a pathway's has, on
+    average over the pathway's wait from `waited` to `waited + weeks`."""
+    last = lag_sums.shape[1] - 1
+    start = np.clip(np.floor(waited), 0, last).astype(np.int64)
+    end = np.clip(np.floor(waited + np.nan_to_num(weeks, posinf=last)), 0, last).astype(np.int64)
+    span = end - start
+    at_start = lag_sums[q, np.minimum(start + 1, last)] - lag_sums[q, start]
+    over_span = (lag_sums[q, end] - lag_sums[q, start]) / np.maximum(span, 1)
+    return np.where(span > 0, over_span, at_start)
 
 
 def km_quantiles(z, treated, weights=None, quantiles=QUANTILES) -> np.ndarray:
@@ -501,11 +581,12 @@ def load_sample(history: History, origins: list[int], target: int) -> Sample:
     every = max(1, math.ceil(total / target))
     rows = _every_kth_ranked(f"w.snapshot_id IN ({', '.join(['%s'] * len(ids))})", ids, every)
     origin = _weeks_of(history, rows[:, 0])
+    waited = weeks_waited(history, origin, rows[:, 5])
     weeks = np.zeros(len(rows))
     for o in origins:
         at = origin == o
         weeks[at] = projections(
-            history, rates_at(history, o), rows[at, 2], rows[at, 3], rows[at, 4]
+            history, rates_at(history, o), rows[at, 2], rows[at, 3], rows[at, 4], waited[at]
         )
     return Sample(rows[:, 1], origin, rows[:, 4], weeks)
 
@@ -574,11 +655,12 @@ def recompute(provider: Provider) -> Result:
     current = list(
         PathwayWeek.objects.filter(snapshot=snapshot, position__isnull=False).values_list(
             "pathway_id", "pathway__queue_id", "position", "band",
-            "pathway__tci_date", "pathway__outpatient_appointment_date",
+            "pathway__tci_date", "pathway__outpatient_appointment_date", "pathway__clock_start",
         )
     )  # fmt: skip
     numbers = np.array([row[:4] for row in current], dtype=np.int64).reshape(-1, 4)
-    weeks = projections(history, rates, numbers[:, 1], numbers[:, 2], numbers[:, 3])
+    waited = np.array([(snapshot.week_ending - row[6]).days / 7 for row in current])
+    weeks = projections(history, rates, *numbers[:, 1:4].T, waited)
     enough = rates.weeks_used >= MIN_WEEKS and spread is not None
     dates = np.full((len(current), 3), np.nan)
     if enough:
@@ -587,7 +669,7 @@ def recompute(provider: Provider) -> Result:
     # A booked date already past at the snapshot is a stale booking: estimate as unbooked.
     earliest = snapshot.week_ending - timedelta(days=6)
     result, rows = Result(snapshot), []
-    for (pathway, _, _, _, tci, outpatient), (t10, t50, t90) in zip(current, dates, strict=True):
+    for (pathway, _, _, _, tci, outpatient, _), (t10, t50, t90) in zip(current, dates, strict=True):
         booked = tci or outpatient
         if booked and booked >= earliest:
             rows.append((pathway, booked, booked, booked, Estimate.Basis.BOOKED))
