@@ -227,13 +227,13 @@ def _predict(history, sample, outcomes, o: int, ranked) -> dict[str, np.ndarray]
     week_ending = history.week_endings[o].toordinal()
     n = len(ranked)
     blank = np.full((n, 3), np.nan)
+    waited = (week_ending - clock_start) / 7  # weeks since the clock started
 
     rates = estimates.rates_at(history, o)
     spread = estimates.spread_at(sample, outcomes, o)
     ours = blank.copy()
     if rates.weeks_used >= estimates.MIN_WEEKS and spread is not None:
-        waited_weeks = (week_ending - clock_start) / 7
-        weeks = estimates.projections(history, rates, queue, position, band, waited_weeks)
+        weeks = estimates.projections(history, rates, queue, position, band, waited)
         finite = np.isfinite(weeks)
         ours[finite] = estimates.in_queue_order(
             spread.apply(weeks[finite], band[finite]),
@@ -247,7 +247,6 @@ def _predict(history, sample, outcomes, o: int, ranked) -> dict[str, np.ndarray]
         out[:, 1] = weeks
         return out
 
-    waited = (week_ending - clock_start) / 7
     mean_wait = history.mean_wait[q, o] / 7
     p92 = history.p92_wait[q, o] / 7
     recent = history.leavers[:, max(1, o - 11) : o + 1]
