@@ -64,6 +64,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+from backtest_scenarios import TABLE_COLUMNS, result_cells  # the same table and bar
+
 ROOT = Path(__file__).resolve().parent.parent
 PROVIDER = "RXQ"
 LAST_WEEK = date(2026, 11, 22)
@@ -708,20 +710,6 @@ print(json.dumps({{m: s.figures() for m, s in result.scores.items()}}))
 """
 
 
-def meets_bar(ours: dict, nhs_app: dict) -> str:
-    """The bar of backtest_scenarios.py: "yes", or "no:" and the parts that failed."""
-    failed = []
-    if not ours["median_abs_error_weeks"] <= nhs_app["median_abs_error_weeks"] / 2:
-        failed.append("error")
-    if not 0.40 <= ours["later_than_p50"] <= 0.60:
-        failed.append("p50")
-    if not 0.75 <= ours["inside_p10_p90"] <= 0.85:
-        failed.append("p10-p90")
-    if not ours["estimated"] >= 0.95:
-        failed.append("estimated")
-    return "yes" if not failed else "no:" + "+".join(failed)
-
-
 def generate(variant: str, seed: int, pathways: int, weeks: int, folder: Path) -> None:
     if (folder / "extracts" / "truth.csv").exists():
         return
@@ -770,11 +758,7 @@ def main() -> None:
     args = parser.parse_args()
 
     if not args.generate_only:
-        print(
-            "variant,seed,median_abs_error,nhs_app_median,p92_median,position_leavers_median,"
-            "mean_abs_error,nhs_app_mean,later_than_p50,inside_p10_p90,mean_range_weeks,"
-            "estimated,bar_met,seconds"
-        )
+        print(f"variant,seed,{TABLE_COLUMNS},seconds")
     for variant in args.variants:
         pathways = SMALL_PATHWAYS if variant == "small" else args.pathways
         for seed in args.seeds:
@@ -785,23 +769,8 @@ def main() -> None:
             if args.generate_only:
                 continue
             timing, figures = backtest(folder, args.step)
-            ours, nhs_app = figures["wait-well"], figures["nhs-app-mean"]
-            medians = [
-                figures[m]["median_abs_error_weeks"]
-                for m in ("wait-well", "nhs-app-mean", "p92-current", "position-leavers")
-            ]
-            row = [
-                *medians,
-                ours["mean_abs_error_weeks"],
-                nhs_app["mean_abs_error_weeks"],
-                ours["later_than_p50"],
-                ours["inside_p10_p90"],
-                ours["mean_range_weeks"],
-                ours["estimated"],
-            ]
             took = time.perf_counter() - started
-            cells = [variant, str(seed), *(f"{v:.3f}" for v in row), meets_bar(ours, nhs_app)]
-            print(",".join([*cells, f"{took:.0f}"]), flush=True)
+            print(",".join([variant, str(seed), *result_cells(figures), f"{took:.0f}"]), flush=True)
             print(
                 f"# {variant} seed {seed}: import {timing['import_seconds']:.0f} s, "
                 f"backtest {timing['backtest_seconds']:.0f} s",
