@@ -4,9 +4,9 @@ from datetime import timedelta
 
 import pytest
 
-from tests.extracts import WEEK, pathway, week_of, write_extract
+from tests.extracts import WEEK, pathway, valid_nhs_number, week_of, write_extract
 from waitinglist.importer import import_snapshot
-from waitinglist.models import Pathway, PathwayWeek, QueueWeek
+from waitinglist.models import Pathway, PathwayWeek, Patient, QueueWeek
 
 
 def started(weeks_ago: int) -> str:
@@ -191,3 +191,33 @@ def test_the_import_records_the_week_each_booked_date_first_appeared(tmp_path, t
     booked = dict(Pathway.objects.values_list("identifier", "booked_snapshot"))
     assert booked == {"K1": third.pk, "K2": None, "K3": None, "K4": second.pk}
     assert first.pk not in booked.values()
+
+
+@pytest.mark.django_db
+def test_one_patient_per_nhs_number_following_the_latest_extract(tmp_path, trust):
+    shared = valid_nhs_number(50)
+    rows = [
+        pathway("P1", NHS_NUMBER=shared, PERSON_BIRTH_DATE="1950-01-01"),
+        # The same patient on another list; where two rows disagree, the later date is kept.
+        pathway("P2", NHS_NUMBER=shared, PERSON_BIRTH_DATE="1950-01-02"),
+        pathway("P3"),
+    ]
+    import_rows(tmp_path, rows)
+    one, two, three = (Pathway.objects.get(identifier=i) for i in ("P1", "P2", "P3"))
+    assert one.patient_id == two.patient_id != three.patient_id
+    assert str(one.patient.birth_date) == "1950-01-02"
+    assert Patient.objects.filter(provider=trust).count() == 2
+
+    corrected = [
+        {**rows[0], "PERSON_BIRTH_DATE": "1949-12-30"},
+        {**rows[1], "PERSON_BIRTH_DATE": "1949-12-31"},
+        # The trust corrects the NHS number on P3's pathway: it moves to a new patient.
+        {**rows[2], "NHS_NUMBER": valid_nhs_number(51)},
+    ]
+    import_rows(tmp_path, week_of(corrected, WEEK + timedelta(weeks=1)), name="2.csv")
+    one, three_now = (Pathway.objects.get(identifier=i) for i in ("P1", "P3"))
+    assert str(one.patient.birth_date) == "1949-12-31"
+    assert one.patient_id == two.patient_id
+    assert three_now.patient.nhs_number == valid_nhs_number(51)
+    assert three_now.patient_id != three.patient_id
+    assert Patient.objects.filter(provider=trust).count() == 3

@@ -45,27 +45,48 @@ PATHWAY_WEEK = "waitinglist_pathwayweek"
 QUEUE_WEEK = "waitinglist_queueweek"
 IMPORT_WORK_MEM = "256MB"
 NEW_SHARE_TO_ANALYZE = 0.2
-# Temporary tables of one import.
+# The import's work tables, dropped before it commits (`table` in `_dialect()` says which kind).
 RESOLVED = "waitinglist_resolved"
+NEW_PATIENTS = "waitinglist_new_patients"
 GONE = "waitinglist_gone"
+WORK_TABLES = (RESOLVED, NEW_PATIENTS, GONE)
+IMPORT_LOCK = 0x5757_494D  # a transaction-level advisory lock: imports take turns
 
 
 def _dialect() -> dict[str, str]:
     if connection.vendor == "postgresql":
         return {
+            # Unlogged, not temporary: PostgreSQL reads a temporary table in one process only,
+            # while with two cores the joins over the whole list can run in parallel on an
+            # unlogged one. No write-ahead log either. Created and dropped inside the import's
+            # transaction, which holds a lock so that imports take turns (`create_staging`; decision 0009).
+            "table": "UNLOGGED TABLE",
             "distinct": "IS DISTINCT FROM",
             "collate": 'COLLATE "C"',  # the same order as SQLite's, whatever the locale
             "days_waited": "(CAST(%(week)s AS date) - r.clock_start)",
-            # A new pathway's id is drawn as it is resolved, so every later statement can use
-            # it; SQLite assigns one on insert instead (`_NEW_IDS`).
-            "new_id": f"nextval(pg_get_serial_sequence('{PATHWAY}', 'id'))",
+            "new_patient_id": f"nextval(pg_get_serial_sequence('{PATIENT}', 'id'))",
         }
     return {
+        "table": "TEMPORARY TABLE",
         "distinct": "IS NOT",
         "collate": "",
         "days_waited": "CAST(julianday(%(week)s) - julianday(r.clock_start) AS integer)",
-        "new_id": "NULL",
+        "new_patient_id": "NULL",
     }
+
+
+def create_staging() -> None:
+    """Creates the empty table the import streams valid rows into.
+
+    On PostgreSQL it first waits for any other import to finish: the work tables have fixed
+    names, and an import uses both of this machine's cores anyway.
+    """
+    columns = ", ".join(f"{name} {kind}" for name, kind in STAGING_COLUMNS)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
+        cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
+        cursor.execute(f"CREATE {_dialect()['table']} {STAGING} ({columns})")
 
 
 def record_week(provider: Provider, snapshot: Snapshot, previous: Snapshot | None) -> tuple:
@@ -86,9 +107,8 @@ def record_week(provider: Provider, snapshot: Snapshot, previous: Snapshot | Non
             # Sorting and hashing a million rows in memory, not in temporary files on disk;
             # for this transaction only.
             cursor.execute(f"SET LOCAL work_mem = '{IMPORT_WORK_MEM}'")
-        for statement in (_UPDATE_PATIENTS, _INSERT_PATIENTS, _UPSERT_QUEUES):
-            cursor.execute(statement, params)
-        for table in (RESOLVED, GONE):
+        cursor.execute(_UPSERT_QUEUES, params)
+        for table in WORK_TABLES:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
         if postgres:
             # The resolving join reads the whole list, so hash joins are right; PostgreSQL
@@ -99,6 +119,16 @@ def record_week(provider: Provider, snapshot: Snapshot, previous: Snapshot | Non
         if postgres:
             cursor.execute("SET LOCAL enable_nestloop = on")
             cursor.execute(f"ANALYZE {RESOLVED}")
+        cursor.execute(_UPDATE_BIRTH_DATES, params)
+        cursor.execute(_NEW_PATIENTS.format(**sql), params)
+        cursor.execute(_INSERT_PATIENTS, params)
+        if not postgres:
+            cursor.execute(_NEW_PATIENT_IDS, params)
+            cursor.execute(f"CREATE INDEX {NEW_PATIENTS}_nhs ON {NEW_PATIENTS} (nhs_number)")
+        if postgres:
+            # Numbered here rather than in the resolving join: a sequence there would keep
+            # PostgreSQL from running the join in parallel. SQLite numbers them on insert.
+            cursor.execute(_NUMBER_NEW_PATHWAYS)
         for statement in (_UPDATE_PATHWAYS, _INSERT_PATHWAYS):
             cursor.execute(statement, params)
         if not postgres:
@@ -107,7 +137,7 @@ def record_week(provider: Provider, snapshot: Snapshot, previous: Snapshot | Non
             # EXISTS as a scan of this table per pathway: minutes for 50,000 rows.
             cursor.execute(f"CREATE INDEX {RESOLVED}_pathway ON {RESOLVED} (pathway_id)")
         cursor.execute(_RANK_AND_RECORD.format(**sql), params)
-        cursor.execute(_FIND_LEAVERS, params)
+        cursor.execute(_FIND_LEAVERS.format(**sql), params)
         cursor.execute(_RECORD_LEAVERS, params)
         leavers = cursor.rowcount
         cursor.execute(_QUEUE_WEEKS.format(**sql), params)
@@ -120,28 +150,10 @@ def record_week(provider: Provider, snapshot: Snapshot, previous: Snapshot | Non
             # rather than when autovacuum next looks, or the next import and the estimates
             # that follow this one are planned for tables PostgreSQL believes empty.
             cursor.execute(f"ANALYZE {PATIENT}, {PATHWAY}, {PATHWAY_WEEK}")
-        for table in (RESOLVED, GONE):
+        for table in WORK_TABLES:
             cursor.execute(f"DROP TABLE {table}")
     return int(joiners), leavers
 
-
-# One patient per NHS number; the birth date follows the latest extract. Updates and inserts
-# are separate set-based statements: faster than per-row conflict handling on a whole list.
-_UPDATE_PATIENTS = f"""
-UPDATE {PATIENT} SET birth_date = s.birth_date
-FROM (SELECT nhs_number, MAX(birth_date) AS birth_date FROM {STAGING} GROUP BY nhs_number) s
-WHERE {PATIENT}.provider_id = %(provider)s AND {PATIENT}.nhs_number = s.nhs_number
-    AND {PATIENT}.birth_date <> s.birth_date
-"""
-
-_INSERT_PATIENTS = f"""
-INSERT INTO {PATIENT} (provider_id, nhs_number, birth_date)
-SELECT %(provider)s, s.nhs_number, MAX(s.birth_date) FROM {STAGING} s
-WHERE NOT EXISTS (
-    SELECT 1 FROM {PATIENT} pt WHERE pt.provider_id = %(provider)s AND pt.nhs_number = s.nhs_number
-)
-GROUP BY s.nhs_number
-"""
 
 _UPSERT_QUEUES = f"""
 INSERT INTO {QUEUE} (provider_id, treatment_function, list_type, consultant_code)
@@ -150,11 +162,11 @@ WHERE 1 = 1
 ON CONFLICT (provider_id, treatment_function, list_type, consultant_code) DO NOTHING
 """
 
-# Every staged row, resolved once to its patient, queue and pathway (known or new), with what
-# the later statements need to know of the pathway as it was before this week: whether it was
-# on last week's list, whether the extract changed it, and since when it has been booked.
-# Joining the million-row list once, here, instead of in each statement, is most of what keeps
-# a week's import fast.
+# Every staged row, resolved once to its patient (if known), queue and pathway (known or
+# new), with what the later statements need to know of the pathway as it was before this
+# week: whether it was on last week's list, whether the extract changed it, and since when it
+# has been booked. Joining the million-row list once, here, instead of in each statement, is
+# most of what keeps a week's import fast.
 _COPIED = ["patient_id", "queue_id", *PATHWAY_FIELDS]
 
 
@@ -163,10 +175,12 @@ def _resolve(sql: dict[str, str]) -> str:
     known = ", ".join(f"p.{column}" for column in [*_COPIED, "left_snapshot_id"])
     booked = "(p.tci_date, p.outpatient_appointment_date)"
     return f"""
-CREATE TEMPORARY TABLE {RESOLVED} AS
-SELECT s.identifier, {", ".join(f"{v} AS {c}" for c, v in zip(_COPIED, new, strict=True))},
+CREATE {sql["table"]} {RESOLVED} AS
+SELECT s.identifier, s.nhs_number, s.birth_date,
+    CASE WHEN pt.birth_date <> s.birth_date THEN 1 ELSE 0 END AS birth_changed,
+    {", ".join(f"{v} AS {c}" for c, v in zip(_COPIED, new, strict=True))},
     p.id AS known_id,
-    CAST(COALESCE(p.id, {sql["new_id"]}) AS integer) AS pathway_id,
+    CAST(p.id AS integer) AS pathway_id,
     CASE WHEN p.id IS NULL OR p.left_snapshot_id IS NOT NULL THEN 1 ELSE 0 END AS joiner,
     CASE WHEN p.id IS NOT NULL AND ({known}) {sql["distinct"]} ({", ".join(new)}, NULL)
         THEN 1 ELSE 0 END AS changed,
@@ -176,18 +190,60 @@ SELECT s.identifier, {", ".join(f"{v} AS {c}" for c, v in zip(_COPIED, new, stri
             THEN %(snapshot)s
         ELSE p.booked_snapshot_id END AS booked_snapshot_id
 FROM {STAGING} s
-JOIN {PATIENT} pt ON pt.provider_id = %(provider)s AND pt.nhs_number = s.nhs_number
+LEFT JOIN {PATIENT} pt ON pt.provider_id = %(provider)s AND pt.nhs_number = s.nhs_number
 JOIN {QUEUE} q ON q.provider_id = %(provider)s AND q.treatment_function = s.treatment_function
     AND q.list_type = s.list_type AND q.consultant_code = s.queue_consultant
 LEFT JOIN {PATHWAY} p ON p.provider_id = %(provider)s AND p.identifier = s.identifier
 """
 
 
+# One patient per NHS number; the birth date follows the latest extract (the latest date,
+# should two rows disagree). Only the patients the resolving join found a new date for are
+# looked at.
+_UPDATE_BIRTH_DATES = f"""
+UPDATE {PATIENT} SET birth_date = m.birth_date
+FROM (
+    SELECT patient_id, MAX(birth_date) AS birth_date FROM {RESOLVED}
+    WHERE patient_id IN (SELECT patient_id FROM {RESOLVED} WHERE birth_changed = 1)
+    GROUP BY patient_id
+) m
+WHERE {PATIENT}.id = m.patient_id AND {PATIENT}.birth_date <> m.birth_date
+"""
+
+# Patients the portal did not know, numbered in NHS number order on PostgreSQL (so both of
+# the table's indexes are filled in order); SQLite numbers them as they are inserted.
+_NEW_PATIENTS = f"""
+CREATE {{table}} {NEW_PATIENTS} AS
+SELECT nhs_number, birth_date, CAST({{new_patient_id}} AS bigint) AS id FROM (
+    SELECT nhs_number, MAX(birth_date) AS birth_date FROM {RESOLVED}
+    WHERE patient_id IS NULL GROUP BY nhs_number ORDER BY nhs_number
+) new
+"""
+
+_INSERT_PATIENTS = f"""
+INSERT INTO {PATIENT} (id, provider_id, nhs_number, birth_date)
+SELECT id, %(provider)s, nhs_number, birth_date FROM {NEW_PATIENTS} ORDER BY nhs_number
+"""
+
+_NEW_PATIENT_IDS = f"""
+UPDATE {NEW_PATIENTS} SET id = (
+    SELECT pt.id FROM {PATIENT} pt
+    WHERE pt.provider_id = %(provider)s AND pt.nhs_number = {NEW_PATIENTS}.nhs_number
+)
+"""
+
+# A resolved row's patient: the one it was resolved to, or the one just added for it.
+_NEW_PATIENT_OF_ROW = (
+    f"LEFT JOIN {NEW_PATIENTS} np ON r.patient_id IS NULL AND np.nhs_number = r.nhs_number"
+)
+
+
 # A known pathway is rewritten only where the extract changed it (or it had left).
 _UPDATE_PATHWAYS = f"""
-UPDATE {PATHWAY} SET {", ".join(f"{c} = r.{c}" for c in _COPIED)},
+UPDATE {PATHWAY} SET patient_id = COALESCE(r.patient_id, np.id),
+    {", ".join(f"{c} = r.{c}" for c in _COPIED[1:])},
     left_snapshot_id = NULL, booked_snapshot_id = r.booked_snapshot_id
-FROM {RESOLVED} r
+FROM {RESOLVED} r {_NEW_PATIENT_OF_ROW}
 WHERE {PATHWAY}.id = r.pathway_id AND r.changed = 1
 """
 
@@ -197,8 +253,14 @@ INSERT INTO {PATHWAY} (
     {", ".join(_COPIED)}
 )
 SELECT r.pathway_id, %(provider)s, r.identifier, %(snapshot)s, r.booked_snapshot_id, NULL,
-    {", ".join(f"r.{c}" for c in _COPIED)}
-FROM {RESOLVED} r WHERE r.known_id IS NULL
+    COALESCE(r.patient_id, np.id), {", ".join(f"r.{c}" for c in _COPIED[1:])}
+FROM {RESOLVED} r {_NEW_PATIENT_OF_ROW}
+WHERE r.known_id IS NULL
+"""
+
+_NUMBER_NEW_PATHWAYS = f"""
+UPDATE {RESOLVED} SET pathway_id = nextval(pg_get_serial_sequence('{PATHWAY}', 'id'))
+WHERE known_id IS NULL
 """
 
 # SQLite numbered the new pathways as it inserted them (an id of NULL takes the next one).
@@ -229,7 +291,7 @@ ORDER BY pathway_id
 # pathway's queue and band are still those it had last week: the extract no longer lists it.
 # A trust's first snapshot has nobody to lose, and the list need not be read.
 _FIND_LEAVERS = f"""
-CREATE TEMPORARY TABLE {GONE} AS
+CREATE {{table}} {GONE} AS
 SELECT p.id, p.queue_id, p.band FROM {PATHWAY} p
 WHERE %(previous)s IS NOT NULL AND p.provider_id = %(provider)s AND p.left_snapshot_id IS NULL
     AND NOT EXISTS (SELECT 1 FROM {RESOLVED} r WHERE r.pathway_id = p.id)

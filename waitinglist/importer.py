@@ -174,10 +174,7 @@ class _Staging:
     """The temporary table the valid rows are streamed into."""
 
     def create(self) -> None:
-        columns = ", ".join(f"{name} {kind}" for name, kind in STAGING_COLUMNS)
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
-            cursor.execute(f"CREATE TEMPORARY TABLE {STAGING} ({columns})")
+        history.create_staging()
 
     def remove_repeated_identifiers(self) -> list[tuple[int, int]]:
         """Takes out rows whose identifier an earlier row had; returns (line, first line)."""

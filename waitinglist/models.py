@@ -183,12 +183,14 @@ class Pathway(models.Model):
         Snapshot, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
     # The first week the pathway was missing from the list: it left (treated or removed).
+    # Read only trust-wide, so no index of its own: each weekly leaver would update it.
     left_snapshot = models.ForeignKey(
         Snapshot,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
         db_constraint=False,
     )
     # The snapshot in which the current booked date first appeared (none while not booked):
