@@ -168,6 +168,20 @@ def test_queue_waits_are_the_mean_median_and_92nd_percentile(tmp_path, trust):
 
 
 @pytest.mark.django_db
+def test_queue_waits_count_every_pathway_that_waited_the_same_days(tmp_path, trust):
+    rows = [
+        pathway(
+            f"M{n}", REFERRAL_TO_TREATMENT_PERIOD_START_DATE=(WEEK - timedelta(days=d)).isoformat()
+        )
+        for n, d in enumerate([10, 20, 10, 30, 20, 10, 40], start=1)
+    ]
+    week = QueueWeek.objects.get(snapshot=import_rows(tmp_path, rows))
+    assert week.mean_wait_days == pytest.approx(140 / 7)
+    assert week.median_wait_days == 20  # the 4th of 10, 10, 10, 20, 20, 30, 40
+    assert week.p92_wait_days == 40  # ceil(0.92 x 7) = the 7th
+
+
+@pytest.mark.django_db
 def test_the_import_records_the_week_each_booked_date_first_appeared(tmp_path, trust):
     tci = "TCI_Date"
     later = (WEEK + timedelta(weeks=6)).isoformat()

@@ -59,7 +59,8 @@ def _dialect() -> dict[str, str]:
             # Unlogged, not temporary: PostgreSQL reads a temporary table in one process only,
             # while with two cores the joins over the whole list can run in parallel on an
             # unlogged one. No write-ahead log either. Created and dropped inside the import's
-            # transaction, which holds a lock so that imports take turns (`create_staging`; decision 0009).
+            # transaction, which holds a lock so that imports take turns (`create_staging`,
+            # decision 0009).
             "table": "UNLOGGED TABLE",
             "distinct": "IS DISTINCT FROM",
             "collate": 'COLLATE "C"',  # the same order as SQLite's, whatever the locale
@@ -302,25 +303,27 @@ UPDATE {PATHWAY} SET left_snapshot_id = %(snapshot)s WHERE id IN (SELECT id FROM
 """
 
 # Each queue's week: size, joiners, leavers by the band they had, and current waits (mean,
-# median and 92nd percentile by nearest rank, in whole days).
+# median and 92nd percentile by nearest rank, in whole days). The waits are counted per queue
+# and day first: a few thousand rows to order instead of the whole list.
 _QUEUE_WEEKS = f"""
-WITH cur AS (
-    SELECT r.queue_id, r.band, r.joiner, {{days_waited}} AS waited FROM {RESOLVED} r
-), ordered AS (
+WITH days AS (
+    SELECT r.queue_id, {{days_waited}} AS waited, COUNT(*) AS n,
+        SUM(CASE WHEN r.band IS NULL THEN 0 ELSE 1 END) AS ranked, SUM(r.joiner) AS joiners
+    FROM {RESOLVED} r GROUP BY r.queue_id, {{days_waited}}
+), running AS (
     SELECT queue_id, waited,
-        ROW_NUMBER() OVER (PARTITION BY queue_id ORDER BY waited) AS n,
-        COUNT(*) OVER (PARTITION BY queue_id) AS total
-    FROM cur
+        CAST(SUM(n) OVER (PARTITION BY queue_id ORDER BY waited) AS bigint) AS upto,
+        CAST(SUM(n) OVER (PARTITION BY queue_id) AS bigint) AS total
+    FROM days
 ), waits AS (
     SELECT queue_id,
-        MAX(CASE WHEN n = (total + 1) / 2 THEN waited END) AS median,
-        MAX(CASE WHEN n = (92 * total + 99) / 100 THEN waited END) AS p92
-    FROM ordered GROUP BY queue_id
+        MIN(CASE WHEN upto >= (total + 1) / 2 THEN waited END) AS median,
+        MIN(CASE WHEN upto >= (92 * total + 99) / 100 THEN waited END) AS p92
+    FROM running GROUP BY queue_id
 ), sizes AS (
-    SELECT queue_id, COUNT(*) AS size,
-        SUM(CASE WHEN band IS NULL THEN 0 ELSE 1 END) AS ranked,
-        SUM(joiner) AS joiners, AVG(waited * 1.0) AS mean_wait
-    FROM cur GROUP BY queue_id
+    SELECT queue_id, SUM(n) AS size, SUM(ranked) AS ranked, SUM(joiners) AS joiners,
+        SUM(waited * n) * 1.0 / SUM(n) AS mean_wait
+    FROM days GROUP BY queue_id
 ), gone AS (
     SELECT queue_id, COUNT(*) AS total,
         SUM(CASE WHEN band IS NULL THEN 1 ELSE 0 END) AS b0,
