@@ -14,8 +14,8 @@ whole request: middleware, access checks, queries, template, audit record), `--r
 per variant, and prints the median and 95th percentile in milliseconds and the queries per
 page. Target: under 300 ms with the same number of queries whatever the list's size.
 
-The tables are as the migrations make them, with the partial index of a practice's open
-pathways (`pathway_open_by_practice`, migration 0005): without it, each page read the whole
+The tables are as the migrations make them, with the index of a practice's pathways
+(`pathway_by_practice`, migrations 0005 and 0007): without it, each page read the whole
 trust's pathways twice (the count and the page); `--without-index` drops it to compare.
 """
 
@@ -192,7 +192,7 @@ def main() -> None:
         print(f"{args.requests} requests per variant on {connection.vendor}")
         with connection.cursor() as cursor:
             if args.without_index:
-                cursor.execute("DROP INDEX pathway_open_by_practice")
+                cursor.execute("DROP INDEX pathway_by_practice")
             cursor.execute("ANALYZE waitinglist_pathway")
         title = "without the practice index" if args.without_index else "tables as migrated"
         report(client, args.requests, title)

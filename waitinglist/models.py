@@ -213,12 +213,14 @@ class Pathway(models.Model):
             )
         ]
         indexes = [
-            # A GP practice's open pathways, longest wait first (waitinglist/practices.py): without
-            # it each page of the practice list reads every pathway of the trust.
+            # A GP practice's pathways, longest wait first (waitinglist/practices.py): without
+            # it each page of the practice list reads every pathway of the trust. Not partial
+            # on open pathways: a column in an index's condition is an indexed column, and each
+            # weekly leaver would then be rewritten with a new entry in every index of the
+            # table instead of in place (decision 0009).
             models.Index(
                 fields=["provider", "referring_organisation", "clock_start", "id"],
-                condition=models.Q(left_snapshot__isnull=True),
-                name="pathway_open_by_practice",
+                name="pathway_by_practice",
             )
         ]
 
