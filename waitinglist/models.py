@@ -235,7 +235,10 @@ class Pathway(models.Model):
 class PathwayWeek(models.Model):
     """Where one open pathway stood in one week's snapshot."""
 
-    pk = models.CompositePrimaryKey("pathway_id", "snapshot_id")
+    # Snapshot first: each week's rows are appended at the end of the key's index, instead of
+    # a million insertions scattered over years of history (decision 0010). A pathway's own
+    # weeks are read through its trust's snapshots.
+    pk = models.CompositePrimaryKey("snapshot_id", "pathway_id")
     # No database-level foreign keys here (docs/decisions/0005): PostgreSQL checks them row by
     # row at commit, which doubled the cost of a weekly import. Only the import's set-based SQL
     # writes these rows, from pathways and the snapshot it has just written; Django's
@@ -252,9 +255,6 @@ class PathwayWeek(models.Model):
     )
     position = models.PositiveIntegerField(null=True, help_text="None when not ranked (P5/P6).")
     band = models.PositiveSmallIntegerField(null=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["snapshot", "pathway"], name="pathwayweek_by_snapshot")]
 
     def __str__(self) -> str:
         return f"pathway {self.pathway_id} in snapshot {self.snapshot_id}"

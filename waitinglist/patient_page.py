@@ -162,7 +162,10 @@ def _load_pathway_pages(user, today: date) -> list[PathwayPage]:
     ids = [p.pk for p in pathways]
     history: dict[int, list[tuple[date, int | None]]] = {pk: [] for pk in ids}
     weeks = (
-        PathwayWeek.objects.filter(pathway_id__in=ids)
+        # Through their trusts' snapshots: the history is keyed by snapshot, then pathway.
+        PathwayWeek.objects.filter(
+            snapshot__provider__in={p.provider_id for p in pathways}, pathway_id__in=ids
+        )
         .order_by("snapshot__week_ending")
         .values_list("pathway_id", "snapshot__week_ending", "position")
     )
