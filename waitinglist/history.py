@@ -274,7 +274,7 @@ UPDATE {RESOLVED} SET pathway_id = (
 
 # The ranking rule, in one pass: within each queue, ranked pathways (band not null) ordered by
 # band, clock start, then identifier; unranked ones (P5/P6) get no position. Written in
-# pathway order, so both indexes of the history are filled page by page, not at random.
+# pathway order, so the history's key (snapshot, pathway) is filled in order (decision 0010).
 _RANK_AND_RECORD = f"""
 INSERT INTO {PATHWAY_WEEK} (pathway_id, snapshot_id, band, position)
 SELECT pathway_id, %(snapshot)s, band, position FROM (
