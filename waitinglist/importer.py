@@ -7,10 +7,9 @@ statements, with a few dialect differences, update patients, queues and pathways
 left, rank every queue with a window function and write the week's history.
 """
 
-import itertools
 import logging
-import re
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -18,7 +17,14 @@ from pathlib import Path
 from django.db import connection, transaction
 
 from waitinglist import history
-from waitinglist.extract import ExtractReader, ExtractRefused, Rejection, StagedRow, file_sha256
+from waitinglist.extract import (
+    ExtractReader,
+    ExtractRefused,
+    Rejection,
+    copy_text,
+    file_sha256,
+    staging_values,
+)
 from waitinglist.history import STAGING, STAGING_COLUMNS
 from waitinglist.models import Provider, Snapshot
 from waitinglist.patient_page import patient_data_changed
@@ -29,7 +35,6 @@ log = logging.getLogger(__name__)
 # likely broken or truncated than true: importing it would wrongly take patients off the list.
 MOST_ROWS_REJECTED = 0.5
 SHRINK_LIMIT = 0.5
-PROGRESS_EVERY = 10_000
 
 
 @dataclass
@@ -199,97 +204,47 @@ class _Staging:
 
     def fill(self, reader: ExtractReader, state: dict, progress) -> int:
         """Streams the reader's valid rows into staging; returns how many there were."""
-        count = 0
         # Reading the first valid row runs the checks that query the database (which trust,
         # which week): they must run before COPY takes over the connection.
-        valid = iter(reader)
-        first = next(valid, None)
-        if first is None:
+        if not reader.read_first_row():
             return 0
-
         split = state["provider"].split_queues_by_consultant
-        staged = _copy_line if connection.vendor == "postgresql" else _staging_values
+        copying = connection.vendor == "postgresql"
+        with closing(reader.batches(copy_text if copying else staging_values, split)) as batches:
 
-        def rows():
-            nonlocal count
-            for row in itertools.chain([first], valid):
-                count += 1
-                if progress and reader.rows_read % PROGRESS_EVERY == 0:
-                    progress(reader.rows_read)
-                yield staged(row, split)
+            def reporting():
+                for batch in batches:
+                    yield batch
+                    if progress:
+                        progress(reader.rows_read)
 
-        if connection.vendor == "postgresql":
-            self._copy(rows())
-        else:
-            self._insert(rows())
+            if copying:
+                self._copy(reporting())
+            else:
+                self._insert(reporting())
         if progress:
             progress(reader.rows_read)
-        if connection.vendor == "postgresql":
+        if copying:
             with connection.cursor() as cursor:
                 cursor.execute(f"ANALYZE {STAGING}")
-        return count
+        return reader.rows_read - reader.rows_rejected
 
     @staticmethod
-    def _copy(rows) -> None:
-        """COPY in PostgreSQL's text format, written in large chunks (much faster per row)."""
+    def _copy(batches) -> None:
+        """COPY in PostgreSQL's text format, a batch of rows per write (much faster per row)."""
         names = ", ".join(name for name, _ in STAGING_COLUMNS)
         with (
             connection.cursor() as cursor,
             cursor.cursor.copy(f"COPY {STAGING} ({names}) FROM STDIN") as copy,
         ):
-            chunk: list[str] = []
-            for line in rows:
-                chunk.append(line)
-                if len(chunk) >= 10_000:
-                    copy.write("\n".join(chunk) + "\n")
-                    chunk.clear()
-            if chunk:
-                copy.write("\n".join(chunk) + "\n")
+            for text in batches:
+                copy.write(text)
 
     @staticmethod
-    def _insert(rows, batch: int = 5_000) -> None:
+    def _insert(batches) -> None:
         names = ", ".join(name for name, _ in STAGING_COLUMNS)
         marks = ", ".join(["%s"] * len(STAGING_COLUMNS))
         sql = f"INSERT INTO {STAGING} ({names}) VALUES ({marks})"
-        pending: list[tuple] = []
         with connection.cursor() as cursor:
-            for values in rows:
-                pending.append(values)
-                if len(pending) >= batch:
-                    cursor.executemany(sql, pending)
-                    pending.clear()
-            if pending:
-                cursor.executemany(sql, pending)
-
-
-# COPY's text format: backslash escapes, tab between columns, \\N for NULL. Only free text
-# can hold a backslash, tab or line break: codes, digits and dates were validated.
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
-
-
-def _copy_line(row: StagedRow, split_by_consultant: bool) -> str:
-    """One staging row as a line of COPY text (a million of these make a large extract, so
-    this builds the line directly rather than value by value)."""
-    identifier, local_id, email = row.identifier, row.local_patient_identifier, row.email
-    if _NEEDS_ESCAPE.search(identifier + local_id + email):
-        identifier, local_id, email = (
-            text.translate(_COPY_ESCAPES) for text in (identifier, local_id, email)
-        )
-    band = "\\N" if row.band is None else str(row.band)
-    tci, outpatient, validated = (
-        "\\N" if text is None else text
-        for text in (row.tci_date, row.outpatient_appointment_date, row.last_validated)
-    )
-    queue_consultant = row.consultant_code if split_by_consultant else ""
-    return (
-        f"{row.line}\t{identifier}\t{row.nhs_number}\t{row.birth_date}\t{row.treatment_function}"
-        f"\t{row.list_type}\t{row.clock_start}\t{row.procedure_priority}\t{row.priority_type}"
-        f"\t{band}\t{row.procedure_code}\t{row.consultant_code}\t{local_id}\t{tci}"
-        f"\t{outpatient}\t{validated}\t{row.referring_organisation}\t{email}\t{row.mobile}"
-        f"\t{queue_consultant}"
-    )
-
-
-def _staging_values(row: StagedRow, split_by_consultant: bool) -> tuple:
-    return (*row, row.consultant_code if split_by_consultant else "")
+            for values in batches:
+                cursor.executemany(sql, values)
