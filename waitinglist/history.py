@@ -65,7 +65,7 @@ def _dialect() -> dict[str, str]:
             "distinct": "IS DISTINCT FROM",
             "collate": 'COLLATE "C"',  # the same order as SQLite's, whatever the locale
             "days_waited": "(CAST(%(week)s AS date) - r.clock_start)",
-            "new_patient_id": f"nextval(pg_get_serial_sequence('{PATIENT}', 'id'))",
+            "new_patient_id": "nextval(CAST(%(patient_ids)s AS regclass))",
         }
     return {
         "table": "TEMPORARY TABLE",
@@ -108,6 +108,12 @@ def record_week(provider: Provider, snapshot: Snapshot, previous: Snapshot | Non
             # Sorting and hashing a million rows in memory, not in temporary files on disk;
             # for this transaction only.
             cursor.execute(f"SET LOCAL work_mem = '{IMPORT_WORK_MEM}'")
+            # Named once: asking for a table's sequence in each row took 3 s a million rows.
+            cursor.execute(
+                "SELECT pg_get_serial_sequence(%s, 'id'), pg_get_serial_sequence(%s, 'id')",
+                [PATHWAY, PATIENT],
+            )
+            params["pathway_ids"], params["patient_ids"] = cursor.fetchone()
         cursor.execute(_UPSERT_QUEUES, params)
         for table in WORK_TABLES:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
@@ -116,7 +122,12 @@ def record_week(provider: Provider, snapshot: Snapshot, previous: Snapshot | Non
             # misjudges the three-column join on the queue key as matching almost nothing and
             # would otherwise probe the indexes a million times (7.6 s against 4.8).
             cursor.execute("SET LOCAL enable_nestloop = off")
-        cursor.execute(_resolve(sql), params)
+        # A trust's first list is all new pathways: they are numbered as they are resolved,
+        # rather than by rewriting a million resolved rows after (5 s). Later weeks' joins
+        # read the trust's million patients and pathways, and run in parallel instead, which
+        # a sequence in the query would prevent; their few new pathways are numbered after.
+        number_now = postgres and previous is None
+        cursor.execute(_resolve(sql, number_now), params)
         if postgres:
             cursor.execute("SET LOCAL enable_nestloop = on")
             cursor.execute(f"ANALYZE {RESOLVED}")
@@ -126,10 +137,8 @@ def record_week(provider: Provider, snapshot: Snapshot, previous: Snapshot | Non
         if not postgres:
             cursor.execute(_NEW_PATIENT_IDS, params)
             cursor.execute(f"CREATE INDEX {NEW_PATIENTS}_nhs ON {NEW_PATIENTS} (nhs_number)")
-        if postgres:
-            # Numbered here rather than in the resolving join: a sequence there would keep
-            # PostgreSQL from running the join in parallel. SQLite numbers them on insert.
-            cursor.execute(_NUMBER_NEW_PATHWAYS)
+        if postgres and not number_now:
+            cursor.execute(_NUMBER_NEW_PATHWAYS, params)  # SQLite numbers them as it inserts them
         for statement in (_UPDATE_PATHWAYS, _INSERT_PATHWAYS):
             cursor.execute(statement, params)
         if not postgres:
@@ -171,7 +180,7 @@ ON CONFLICT (provider_id, treatment_function, list_type, consultant_code) DO NOT
 _COPIED = ["patient_id", "queue_id", *PATHWAY_FIELDS]
 
 
-def _resolve(sql: dict[str, str]) -> str:
+def _resolve(sql: dict[str, str], number_new: bool) -> str:
     new = ["pt.id", "q.id", *(f"s.{name}" for name in PATHWAY_FIELDS)]
     known = ", ".join(f"p.{column}" for column in [*_COPIED, "left_snapshot_id"])
     booked = "(p.tci_date, p.outpatient_appointment_date)"
@@ -181,7 +190,8 @@ SELECT s.identifier, s.nhs_number, s.birth_date,
     CASE WHEN pt.birth_date <> s.birth_date THEN 1 ELSE 0 END AS birth_changed,
     {", ".join(f"{v} AS {c}" for c, v in zip(_COPIED, new, strict=True))},
     p.id AS known_id,
-    CAST(p.id AS integer) AS pathway_id,
+    CAST({f"COALESCE(p.id, {NEW_PATHWAY_ID})" if number_new else "p.id"} AS integer)
+        AS pathway_id,
     CASE WHEN p.id IS NULL OR p.left_snapshot_id IS NOT NULL THEN 1 ELSE 0 END AS joiner,
     CASE WHEN p.id IS NOT NULL AND ({known}) {sql["distinct"]} ({", ".join(new)}, NULL)
         THEN 1 ELSE 0 END AS changed,
@@ -259,9 +269,9 @@ FROM {RESOLVED} r {_NEW_PATIENT_OF_ROW}
 WHERE r.known_id IS NULL
 """
 
+NEW_PATHWAY_ID = "nextval(CAST(%(pathway_ids)s AS regclass))"
 _NUMBER_NEW_PATHWAYS = f"""
-UPDATE {RESOLVED} SET pathway_id = nextval(pg_get_serial_sequence('{PATHWAY}', 'id'))
-WHERE known_id IS NULL
+UPDATE {RESOLVED} SET pathway_id = {NEW_PATHWAY_ID} WHERE known_id IS NULL
 """
 
 # SQLite numbered the new pathways as it inserted them (an id of NULL takes the next one).
