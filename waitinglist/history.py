@@ -45,6 +45,7 @@ PATHWAY_WEEK = "waitinglist_pathwayweek"
 QUEUE_WEEK = "waitinglist_queueweek"
 IMPORT_WORK_MEM = "256MB"
 NEW_SHARE_TO_ANALYZE = 0.2
+WORK_TABLE_STATISTICS = 10
 # The import's work tables, dropped before it commits (`table` in `_dialect()` says which kind).
 RESOLVED = "waitinglist_resolved"
 NEW_PATIENTS = "waitinglist_new_patients"
@@ -130,7 +131,10 @@ def record_week(provider: Provider, snapshot: Snapshot, previous: Snapshot | Non
         cursor.execute(_resolve(sql, number_now), params)
         if postgres:
             cursor.execute("SET LOCAL enable_nestloop = on")
+            # A sample of 3,000 rows, not 30,000, is plenty to plan hash joins by: 0.03 s.
+            cursor.execute(f"SET LOCAL default_statistics_target = {WORK_TABLE_STATISTICS}")
             cursor.execute(f"ANALYZE {RESOLVED}")
+            cursor.execute("SET LOCAL default_statistics_target = DEFAULT")
         cursor.execute(_UPDATE_BIRTH_DATES, params)
         cursor.execute(_NEW_PATIENTS.format(**sql), params)
         cursor.execute(_INSERT_PATIENTS, params)
