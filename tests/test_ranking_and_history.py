@@ -1,10 +1,16 @@
 """The contract's ranking rule, and what each week's import records about who joined and left."""
 
+import threading
+import time
 from datetime import timedelta
 
+import psycopg
 import pytest
+from django.db import connection
 
+from tests.conftest import database_url
 from tests.extracts import WEEK, pathway, valid_nhs_number, week_of, write_extract
+from waitinglist import history
 from waitinglist.importer import import_snapshot
 from waitinglist.models import Pathway, PathwayWeek, Patient, QueueWeek
 
@@ -235,3 +241,43 @@ def test_one_patient_per_nhs_number_following_the_latest_extract(tmp_path, trust
     assert three_now.patient.nhs_number == valid_nhs_number(51)
     assert three_now.patient_id != three.patient_id
     assert Patient.objects.filter(provider=trust).count() == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_import_waits_for_another_import_to_finish(tmp_path, trust):
+    # Another import, in another connection, holds the lock its transaction takes.
+    other = psycopg.connect(database_url())
+    other.execute("SELECT pg_advisory_xact_lock(%s)", [history.IMPORT_LOCK])
+    path = write_extract(tmp_path / "week.csv", [pathway("T1")])
+    done: list = []
+
+    def run_import():
+        try:
+            done.append(import_snapshot(path).snapshot)
+        finally:
+            connection.close()
+
+    waiting = threading.Thread(target=run_import)
+    waiting.start()
+    try:
+        assert _an_import_is_waiting_for_the_lock(), "the import did not wait"
+        assert not done
+    finally:
+        other.rollback()  # the other import ends
+        other.close()
+        waiting.join(timeout=30)
+    assert done and positions(done[0]) == {"T1": 1}
+
+
+def _an_import_is_waiting_for_the_lock() -> bool:
+    with psycopg.connect(database_url(), autocommit=True) as watcher:
+        for _ in range(100):
+            waiting = watcher.execute(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event = 'advisory'"
+                " AND query LIKE '%%pg_advisory_xact_lock%%'"
+            ).fetchone()[0]
+            if waiting:
+                return True
+            time.sleep(0.05)
+    return False
