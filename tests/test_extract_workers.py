@@ -3,6 +3,8 @@ of reading it whole in one process: the same rows, rejections, line numbers and 
 
 import os
 import re
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -321,3 +323,34 @@ def test_an_import_read_in_chunks_stores_every_row_as_read_whole(tmp_path, monke
     stored = Pathway.objects.values_list("identifier", "local_patient_identifier", "email")
     assert set(stored) == expected - {("G20", "", "")}
     assert len(progress) > 10 and progress == sorted(progress) and progress[-1] == 400
+
+
+UNGUARDED_SCRIPT = """
+import sys
+from waitinglist import extract
+extract.PARALLEL_MIN_BYTES, extract.CHUNK_BYTES = 0, 1024
+reader = extract.ExtractReader(sys.argv[1])
+reader.read_first_row()
+print(sum(len(batch) for batch in reader.batches(extract.staging_values, False)))
+"""
+
+
+def test_a_script_without_a_main_guard_is_read_here_not_again_by_each_worker(tmp_path):
+    # Each worker process runs such a script again while it starts. Were that an import, it
+    # would wait for ever on the first one's lock: the worker stops instead.
+    path = write_extract(tmp_path / "week.csv", varied_rows(300))
+    script = tmp_path / "unguarded.py"
+    script.write_text(UNGUARDED_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(Path(extract.__file__).parents[1])}
+
+    done = subprocess.run(
+        [sys.executable, str(script), str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+    assert done.stdout.split() == [str(len(list(ExtractReader(path))))]
+    assert "guard the top level of the script" in done.stderr
+    assert "a worker process stopped: reading the rest of the file here" in done.stderr

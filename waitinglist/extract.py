@@ -298,7 +298,10 @@ class ExtractReader:
             # the script's top level is guarded by `if __name__ == "__main__":`. Stop that
             # second import before it waits for ever on the first one's database lock: the
             # worker dies, and the first import checks its rows in its own process instead.
-            raise RuntimeError("an extract is read while a worker process starts up")
+            raise RuntimeError(
+                "an extract was read while a worker process started up: guard the top level "
+                'of the script that imports it with `if __name__ == "__main__":`'
+            )
         self.path = Path(path)
         self.today = today or date.today()
         self.provider_code: str | None = None

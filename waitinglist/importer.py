@@ -211,17 +211,8 @@ class _Staging:
         split = state["provider"].split_queues_by_consultant
         copying = connection.vendor == "postgresql"
         with closing(reader.batches(copy_text if copying else staging_values, split)) as batches:
-
-            def reporting():
-                for batch in batches:
-                    yield batch
-                    if progress:
-                        progress(reader.rows_read)
-
-            if copying:
-                self._copy(reporting())
-            else:
-                self._insert(reporting())
+            write = self._copy if copying else self._insert
+            write(_reporting(batches, reader, progress))
         if progress:
             progress(reader.rows_read)
         if copying:
@@ -248,3 +239,11 @@ class _Staging:
         with connection.cursor() as cursor:
             for values in batches:
                 cursor.executemany(sql, values)
+
+
+def _reporting(batches, reader: ExtractReader, progress):
+    """The batches, telling `progress` after each how many rows were read so far."""
+    for batch in batches:
+        yield batch
+        if progress:
+            progress(reader.rows_read)
