@@ -281,3 +281,14 @@ def _an_import_is_waiting_for_the_lock() -> bool:
                 return True
             time.sleep(0.05)
     return False
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_new_pathways_are_numbered_in_identifier_order_not_file_order(tmp_path, trust):
+    # The estimates sample pathways by id: ids must follow from the data alone.
+    import_rows(tmp_path, [pathway("A1")])
+    later = [pathway("N3"), pathway("A1"), pathway("N1"), pathway("N2")]
+    import_rows(tmp_path, week_of(later, WEEK + timedelta(weeks=1)), name="2.csv")
+    ids = dict(Pathway.objects.values_list("identifier", "pk"))
+    assert ids["A1"] < ids["N1"] < ids["N2"] < ids["N3"]

@@ -274,8 +274,18 @@ WHERE r.known_id IS NULL
 """
 
 NEW_PATHWAY_ID = "nextval(CAST(%(pathway_ids)s AS regclass))"
+# In identifier order: the parallel join returns rows in no fixed order, and ids must not
+# depend on it (the estimates sample pathways by id, and the same files must give the same
+# estimates).
 _NUMBER_NEW_PATHWAYS = f"""
-UPDATE {RESOLVED} SET pathway_id = {NEW_PATHWAY_ID} WHERE known_id IS NULL
+UPDATE {RESOLVED} SET pathway_id = numbered.id
+FROM (
+    SELECT identifier, {NEW_PATHWAY_ID} AS id FROM (
+        SELECT identifier FROM {RESOLVED} WHERE known_id IS NULL
+        ORDER BY identifier COLLATE "C"
+    ) new
+) numbered
+WHERE {RESOLVED}.identifier = numbered.identifier
 """
 
 # SQLite numbered the new pathways as it inserted them (an id of NULL takes the next one).
