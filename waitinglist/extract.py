@@ -13,7 +13,6 @@ Reasons never echo an NHS number or a birth date.
 """
 
 import csv
-import functools
 import hashlib
 import io
 import itertools
@@ -33,11 +32,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import nhs_number
-import phonenumbers
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
-
+from waitinglist.extract_checks import is_date, opcs_code, uk_mobile, valid_email, valid_nhs_number
 from waitinglist.ranking import PRIORITY_TYPES, PROCEDURE_PRIORITIES, band
 from waitinglist.treatment_functions import TREATMENT_FUNCTIONS
 
@@ -72,7 +67,6 @@ OPTIONAL = [
 LIST_TYPES = frozenset({"IRTT", "ORTT", "PTLI", "PTLO", "RTTI", "RTTO"})
 _ODS = re.compile(r"[A-Z0-9]{3,5}")
 _ORG = re.compile(r"[A-Z0-9]{3,6}")
-_OPCS = re.compile(r"([A-Z][0-9]{2})\.?([0-9]{1,2})?")
 _CONSULTANT = re.compile(r"[A-Z0-9]{1,8}")
 _PRIORITY_SPELLING = {code.upper(): code for code in PROCEDURE_PRIORITIES}
 
@@ -158,85 +152,6 @@ def file_sha256(path: Path) -> str:
         while chunk := f.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-# A million rows hold only some tens of thousands of distinct dates: each is parsed once.
-@functools.lru_cache(maxsize=100_000)
-def _is_date(value: str) -> date | None:
-    """The date, if the text is one in the form YYYY-MM-DD (no other ISO form, such as the
-    ten-character week date 2026-W09-7, which date.fromisoformat would take)."""
-    if not _ISO_DATE.fullmatch(value):
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-@functools.lru_cache(maxsize=100_000)
-def _opcs_code(value: str) -> str | None:
-    """The OPCS-4 code in its usual spelling (W37.1), if the text is one."""
-    if match := _OPCS.fullmatch(value.upper()):
-        return match[1] + (f".{match[2]}" if match[2] else "")
-    return None
-
-
-# The library's is_valid reformats its argument before checking the digit, which costs more than
-# the check itself. For ten ASCII digits that reformatting changes nothing, so the check digit is
-# compared directly, except in the Scottish CHI range, where is_valid also requires the first six
-# digits to be a date. Ten-digit texts compare like the numbers they spell.
-[_CHI] = nhs_number.REGION_SCOTLAND.ranges  # one range: this line fails loudly if that changes
-_CHI_FIRST, _CHI_LAST = f"{_CHI.start:010d}", f"{_CHI.end:010d}"
-
-
-def _valid_nhs_number(number: str) -> bool:
-    """nhs_number.is_valid's verdict on a number already known to be 10 digits."""
-    if not number.isascii() or _CHI_FIRST <= number <= _CHI_LAST:
-        return nhs_number.is_valid(number)
-    return nhs_number.calculate_checksum(number[:9]) == int(number[9])
-
-
-_MOBILE_FAST = re.compile(r"(?:\+44|0044|0)(7[0-9]{9})")
-
-
-def _uk_mobile(value: str) -> str:
-    """A UK mobile (07 and 9 more digits) in E.164 form, or "" if it is not one.
-
-    The usual spellings are recognised directly; anything else goes to phonenumbers, which is
-    thorough but too slow for every row of a million-row file. Ofcom's drama range counts.
-    """
-    if match := _MOBILE_FAST.fullmatch(value.replace(" ", "")):
-        return f"+44{match[1]}"
-    try:
-        number = phonenumbers.parse(value, "GB")
-    except phonenumbers.NumberParseException:
-        return ""
-    national = str(number.national_number)
-    if number.country_code != 44 or len(national) != 10 or not national.startswith("7"):
-        return ""
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-# The usual shape of an address, every one of which Django's validate_email also accepts (an
-# ASCII dot-atom before the @; after it, ASCII labels of 1 to 63 characters that neither start
-# nor end with a hyphen, then a top-level domain of letters). Anything else goes to Django.
-_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
-_EMAIL_FAST = re.compile(
-    rf"[a-zA-Z0-9_+-]+(?:\.[a-zA-Z0-9_+-]+)*@{_LABEL}(?:\.{_LABEL})*\.[a-zA-Z]{{2,63}}"
-)
-
-
-def _valid_email(value: str) -> bool:
-    if len(value) <= 320 and _EMAIL_FAST.fullmatch(value):
-        return True
-    try:
-        validate_email(value)
-    except ValidationError:
-        return False
-    return True
 
 
 # COPY's text format: backslash escapes, tab between columns, \\N for NULL. Only free text
@@ -475,7 +390,7 @@ class ExtractReader:
         broken: list[Rule] = []
 
         provider = provider.upper()
-        week = self.week_ending if week_text == self._week_text else _is_date(week_text)
+        week = self.week_ending if week_text == self._week_text else is_date(week_text)
         if week is None:
             broken.append(BAD_WEEK)
         if provider != self.provider_code and not _ODS.fullmatch(provider):
@@ -491,10 +406,10 @@ class ExtractReader:
         number = number.replace(" ", "")
         if len(number) != 10 or not number.isdigit():
             broken.append(NHS_NOT_DIGITS)
-        elif not _valid_nhs_number(number):
+        elif not valid_nhs_number(number):
             broken.append(NHS_CHECK_DIGIT)
 
-        birth = _is_date(birth_text)
+        birth = is_date(birth_text)
         if birth is None:
             broken.append(BAD_BIRTH)
         elif birth >= self.today:
@@ -504,7 +419,7 @@ class ExtractReader:
         list_type = list_type.upper()
         if list_type not in LIST_TYPES:
             broken.append(BAD_LIST_TYPE)
-        clock_start = _is_date(clock_text)
+        clock_start = is_date(clock_text)
         if clock_start is None:
             broken.append(BAD_CLOCK)
         elif week is not None and clock_start > week:
@@ -517,7 +432,7 @@ class ExtractReader:
         if priority_type not in PRIORITY_TYPES:
             broken.append(BAD_PRIORITY_TYPE)
         if procedure:
-            if code := _opcs_code(procedure):
+            if code := opcs_code(procedure):
                 procedure = code
             else:
                 broken.append(BAD_PROCEDURE)
@@ -526,19 +441,19 @@ class ExtractReader:
             broken.append(BAD_CONSULTANT)
         if len(local_id) > 10:
             broken.append(LONG_LOCAL_ID)
-        if tci and _is_date(tci) is None:
+        if tci and is_date(tci) is None:
             broken.append(BAD_TCI)
-        if outpatient and _is_date(outpatient) is None:
+        if outpatient and is_date(outpatient) is None:
             broken.append(BAD_OUTPATIENT)
-        if validated and _is_date(validated) is None:
+        if validated and is_date(validated) is None:
             broken.append(BAD_VALIDATED)
         referrer = referrer.upper()
         if referrer and not _ORG.fullmatch(referrer):
             broken.append(BAD_REFERRER)
-        if email and not _valid_email(email):
+        if email and not valid_email(email):
             broken.append(BAD_EMAIL)
         if mobile:
-            mobile = _uk_mobile(mobile)
+            mobile = uk_mobile(mobile)
             if not mobile:
                 broken.append(BAD_MOBILE)
 
