@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date
 from itertools import batched
 from operator import itemgetter
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from waitinglist.extract_checks import is_date, opcs_code, uk_mobile, valid_email, valid_nhs_number
+from waitinglist.extract_outcomes import ExtractRefused, Rejection, StagedRow
 from waitinglist.ranking import PRIORITY_TYPES, PROCEDURE_PRIORITIES, band
 from waitinglist.treatment_functions import TREATMENT_FUNCTIONS
 
@@ -73,17 +73,6 @@ _PRIORITY_SPELLING = {code.upper(): code for code in PROCEDURE_PRIORITIES}
 log = logging.getLogger(__name__)
 
 
-class ExtractRefused(Exception):
-    """The file as a whole cannot be imported; the message says why in one line."""
-
-
-@dataclass(frozen=True)
-class Rejection:
-    line: int
-    column: str
-    reason: str
-
-
 class Rule(NamedTuple):
     column: str
     reason: str
@@ -119,31 +108,6 @@ BAD_VALIDATED = Rule(VALIDATED, NOT_A_DATE)
 BAD_REFERRER = Rule(REFERRER, "is not an ODS code of 3 to 6 letters or digits")
 BAD_EMAIL = Rule(EMAIL, "is not an email address")
 BAD_MOBILE = Rule(MOBILE, "is not a UK mobile number")
-
-
-class StagedRow(NamedTuple):
-    """A valid row, in the column order of the import's staging table. Dates are the file's
-    own text, already checked to be valid ISO dates."""
-
-    line: int
-    identifier: str
-    nhs_number: str
-    birth_date: str
-    treatment_function: str
-    list_type: str
-    clock_start: str
-    procedure_priority: str
-    priority_type: str
-    band: int | None
-    procedure_code: str
-    consultant_code: str
-    local_patient_identifier: str
-    tci_date: str | None
-    outpatient_appointment_date: str | None
-    last_validated: str | None
-    referring_organisation: str
-    email: str
-    mobile: str
 
 
 def file_sha256(path: Path) -> str:
