@@ -1,4 +1,4 @@
-"""Staging an extract's valid rows in batches: a large file's checked in worker processes.
+"""Staging an extract's valid rows in batches; a large file is checked in worker processes.
 
 A file of PARALLEL_MIN_BYTES or more is cut into chunks of a few megabytes, each ending at a
 line break outside quoted fields, and each chunk's rows are checked in a worker process by a
@@ -7,9 +7,10 @@ in one process: the same rows, rejections and refusals, in file order. Where a c
 cannot be used (its worker stopped, or a stray quote put its end inside a quoted field), that
 chunk and the rest of the file are read in this process instead.
 
-The workers are spawned: each imports this module by name, to find `_check_chunk`. As
-`extract.py` imports this module, this one imports the reader only for type checking, and the
-types both share come from `extract_outcomes.py`.
+The workers are spawned: each imports this module by name, to find `_check_chunk`, and
+`extract.py`, to rebuild the reader. `extract.py` imports this module, so this one imports the
+reader only for type checking (the two would otherwise import each other) and takes the types
+both use from `extract_outcomes.py`.
 """
 
 import csv
