@@ -6,7 +6,7 @@ import nhs_number
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from waitinglist.extract import _EMAIL_FAST, _valid_email, _valid_nhs_number
+from waitinglist.extract_checks import _EMAIL_FAST, valid_email, valid_nhs_number
 
 
 def django_accepts(address: str) -> bool:
@@ -36,7 +36,7 @@ def test_nhs_numbers_get_the_librarys_own_verdict():
     numbers += ["0000000000", "0100000000", "3112999999", "3113000000", "9999999999"]
     numbers += ["\u0669\u0669\u0660" * 3 + "\u0665", "999000000\u0665", "99900000\u00b2\u00b2"]
 
-    verdicts = [_valid_nhs_number(number) for number in numbers]
+    verdicts = [valid_nhs_number(number) for number in numbers]
 
     assert verdicts == [nhs_number.is_valid(number) for number in numbers]
     assert 10_000 < sum(verdicts) < len(numbers) - 10_000
@@ -69,7 +69,7 @@ def test_email_addresses_get_djangos_verdict():
         f"{rng.choice(locals_)}@{rng.choice(hosts)}.{rng.choice(tops)}" for _ in range(5_000)
     ]
 
-    verdicts = [_valid_email(address) for address in addresses]
+    verdicts = [valid_email(address) for address in addresses]
 
     assert verdicts == [django_accepts(address) for address in addresses]
     # The quick path decides most of the common ones.

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.extracts import HEADER, WEEK, pathway, write_extract
-from waitinglist import extract
+from waitinglist import extract, extract_workers
 from waitinglist.extract import ExtractReader, ExtractRefused, staging_values
 
 # Worker processes import this module to find its stages (as_rows), without setting Django up:
@@ -61,7 +61,7 @@ class Spy:
 
     def __init__(self, monkeypatch):
         self.chunks, self.read_here = [], 0
-        plan, rest = extract._plan_chunks, ExtractReader._rest_in_this_process
+        plan, rest = extract_workers._plan_chunks, extract_workers._rest_in_this_process
 
         def planning(*args):
             for chunk in plan(*args):
@@ -72,13 +72,13 @@ class Spy:
             self.read_here += 1
             return rest(reader, *args)
 
-        monkeypatch.setattr(extract, "_plan_chunks", planning)
-        monkeypatch.setattr(ExtractReader, "_rest_in_this_process", reading_here)
+        monkeypatch.setattr(extract_workers, "_plan_chunks", planning)
+        monkeypatch.setattr(extract_workers, "_rest_in_this_process", reading_here)
 
 
 def read_in_chunks(path: Path, monkeypatch, stage=as_rows) -> dict:
-    monkeypatch.setattr(extract, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(extract, "CHUNK_BYTES", CHUNK)
+    monkeypatch.setattr(extract_workers, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(extract_workers, "CHUNK_BYTES", CHUNK)
     reader = ExtractReader(path)
 
     def rows():
@@ -142,8 +142,8 @@ def test_staging_values_come_back_from_the_workers_in_file_order(tmp_path, monke
     path = write_extract(tmp_path / "week.csv", varied_rows(200))
     reader = ExtractReader(path)
     expected = staging_values(list(reader), True)
-    monkeypatch.setattr(extract, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(extract, "CHUNK_BYTES", CHUNK)
+    monkeypatch.setattr(extract_workers, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(extract_workers, "CHUNK_BYTES", CHUNK)
 
     reader = ExtractReader(path)
     assert reader.read_first_row()
@@ -260,7 +260,7 @@ class PoolThatCannotStart:
 
 def test_without_worker_processes_the_file_is_read_here(tmp_path, monkeypatch):
     path = write_extract(tmp_path / "week.csv", varied_rows(300))
-    monkeypatch.setattr(extract, "ProcessPoolExecutor", PoolThatCannotStart)
+    monkeypatch.setattr(extract_workers, "ProcessPoolExecutor", PoolThatCannotStart)
     PoolThatCannotStart.started = 0
     spy = Spy(monkeypatch)
 
@@ -271,7 +271,7 @@ def test_without_worker_processes_the_file_is_read_here(tmp_path, monkeypatch):
 
 def test_a_small_file_is_read_here_without_starting_workers(tmp_path, monkeypatch):
     path = write_extract(tmp_path / "week.csv", varied_rows(50))
-    monkeypatch.setattr(extract, "ProcessPoolExecutor", PoolThatCannotStart)
+    monkeypatch.setattr(extract_workers, "ProcessPoolExecutor", PoolThatCannotStart)
     PoolThatCannotStart.started = 0
     reader = ExtractReader(path)
     assert reader.read_first_row()
@@ -311,8 +311,8 @@ def test_an_import_read_in_chunks_stores_every_row_as_read_whole(tmp_path, monke
     expected = {
         (row.identifier, row.local_patient_identifier, row.email) for row in ExtractReader(path)
     }
-    monkeypatch.setattr(extract, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(extract, "CHUNK_BYTES", CHUNK)
+    monkeypatch.setattr(extract_workers, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(extract_workers, "CHUNK_BYTES", CHUNK)
     progress = []
 
     chunked = import_snapshot(path, progress=progress.append)
@@ -327,8 +327,8 @@ def test_an_import_read_in_chunks_stores_every_row_as_read_whole(tmp_path, monke
 
 UNGUARDED_SCRIPT = """
 import sys
-from waitinglist import extract
-extract.PARALLEL_MIN_BYTES, extract.CHUNK_BYTES = 0, 1024
+from waitinglist import extract, extract_workers
+extract_workers.PARALLEL_MIN_BYTES, extract_workers.CHUNK_BYTES = 0, 1024
 reader = extract.ExtractReader(sys.argv[1])
 reader.read_first_row()
 print(sum(len(batch) for batch in reader.batches(extract.staging_values, False)))

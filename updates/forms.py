@@ -3,7 +3,7 @@
 from django import forms
 
 from updates.models import Subscription
-from waitinglist.extract import _uk_mobile
+from waitinglist.extract_checks import uk_mobile
 
 
 class SubscriptionForm(forms.ModelForm):
@@ -38,7 +38,7 @@ class SubscriptionForm(forms.ModelForm):
         data = super().clean()
         number = data.get("mobile_number", "").strip()
         if number:
-            data["mobile_e164"] = _uk_mobile(number)
+            data["mobile_e164"] = uk_mobile(number)
             if not data["mobile_e164"]:
                 self.add_error("mobile_number", "Enter a UK mobile number, like 07700 900 123")
         if data.get("by_sms") and not number and not self.instance.mobile_verified_at:

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from updates.models import MobileCheck, OutboxMessage, Subscription
-from waitinglist.extract import _uk_mobile
+from waitinglist.extract_checks import uk_mobile
 
 CODE_MINUTES = 10
 CODE_TRIES = 5
@@ -67,7 +67,7 @@ STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT", "CANCEL"}
 
 def stop_texts(number: str) -> int:
     """No more texts to this number (Notify reports it in international form, 447...)."""
-    e164 = _uk_mobile(number if number.startswith(("+", "0")) else f"+{number}")
+    e164 = uk_mobile(number if number.startswith(("+", "0")) else f"+{number}")
     if not e164:
         return 0
     return Subscription.objects.filter(mobile=e164, by_sms=True).update(by_sms=False)

@@ -7,37 +7,28 @@ pathway identifier repeated in the file is found afterwards, in the database (`i
 the reader need not remember every identifier.
 
 A large file is checked in worker processes, a few megabytes at a time, with exactly the outcome
-of reading it whole in one process: the same rows, rejections and refusals, in file order.
+of reading it whole in one process: the same rows, rejections and refusals, in file order
+(`extract_workers.py`). The checks of single values are in `extract_checks.py`; `StagedRow`,
+`Rejection` and `ExtractRefused` are defined in `extract_outcomes.py`, which both use.
 
 Reasons never echo an NHS number or a birth date.
 """
 
 import csv
-import functools
 import hashlib
 import io
-import itertools
-import logging
 import multiprocessing
-import os
 import re
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date
-from itertools import batched
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-import nhs_number
-import phonenumbers
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
-
+from waitinglist.extract_checks import is_date, opcs_code, uk_mobile, valid_email, valid_nhs_number
+from waitinglist.extract_outcomes import ExtractRefused, Rejection, StagedRow
+from waitinglist.extract_workers import ChunkEnd, rest_in_batches
 from waitinglist.ranking import PRIORITY_TYPES, PROCEDURE_PRIORITIES, band
 from waitinglist.treatment_functions import TREATMENT_FUNCTIONS
 
@@ -72,22 +63,8 @@ OPTIONAL = [
 LIST_TYPES = frozenset({"IRTT", "ORTT", "PTLI", "PTLO", "RTTI", "RTTO"})
 _ODS = re.compile(r"[A-Z0-9]{3,5}")
 _ORG = re.compile(r"[A-Z0-9]{3,6}")
-_OPCS = re.compile(r"([A-Z][0-9]{2})\.?([0-9]{1,2})?")
 _CONSULTANT = re.compile(r"[A-Z0-9]{1,8}")
 _PRIORITY_SPELLING = {code.upper(): code for code in PROCEDURE_PRIORITIES}
-
-log = logging.getLogger(__name__)
-
-
-class ExtractRefused(Exception):
-    """The file as a whole cannot be imported; the message says why in one line."""
-
-
-@dataclass(frozen=True)
-class Rejection:
-    line: int
-    column: str
-    reason: str
 
 
 class Rule(NamedTuple):
@@ -127,116 +104,12 @@ BAD_EMAIL = Rule(EMAIL, "is not an email address")
 BAD_MOBILE = Rule(MOBILE, "is not a UK mobile number")
 
 
-class StagedRow(NamedTuple):
-    """A valid row, in the column order of the import's staging table. Dates are the file's
-    own text, already checked to be valid ISO dates."""
-
-    line: int
-    identifier: str
-    nhs_number: str
-    birth_date: str
-    treatment_function: str
-    list_type: str
-    clock_start: str
-    procedure_priority: str
-    priority_type: str
-    band: int | None
-    procedure_code: str
-    consultant_code: str
-    local_patient_identifier: str
-    tci_date: str | None
-    outpatient_appointment_date: str | None
-    last_validated: str | None
-    referring_organisation: str
-    email: str
-    mobile: str
-
-
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
         while chunk := f.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-# A million rows hold only some tens of thousands of distinct dates: each is parsed once.
-@functools.lru_cache(maxsize=100_000)
-def _is_date(value: str) -> date | None:
-    """The date, if the text is one in the form YYYY-MM-DD (no other ISO form, such as the
-    ten-character week date 2026-W09-7, which date.fromisoformat would take)."""
-    if not _ISO_DATE.fullmatch(value):
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-@functools.lru_cache(maxsize=100_000)
-def _opcs_code(value: str) -> str | None:
-    """The OPCS-4 code in its usual spelling (W37.1), if the text is one."""
-    if match := _OPCS.fullmatch(value.upper()):
-        return match[1] + (f".{match[2]}" if match[2] else "")
-    return None
-
-
-# The library's is_valid reformats its argument before checking the digit, which costs more than
-# the check itself. For ten ASCII digits that reformatting changes nothing, so the check digit is
-# compared directly, except in the Scottish CHI range, where is_valid also requires the first six
-# digits to be a date. Ten-digit texts compare like the numbers they spell.
-[_CHI] = nhs_number.REGION_SCOTLAND.ranges  # one range: this line fails loudly if that changes
-_CHI_FIRST, _CHI_LAST = f"{_CHI.start:010d}", f"{_CHI.end:010d}"
-
-
-def _valid_nhs_number(number: str) -> bool:
-    """nhs_number.is_valid's verdict on a number already known to be 10 digits."""
-    if not number.isascii() or _CHI_FIRST <= number <= _CHI_LAST:
-        return nhs_number.is_valid(number)
-    return nhs_number.calculate_checksum(number[:9]) == int(number[9])
-
-
-_MOBILE_FAST = re.compile(r"(?:\+44|0044|0)(7[0-9]{9})")
-
-
-def _uk_mobile(value: str) -> str:
-    """A UK mobile (07 and 9 more digits) in E.164 form, or "" if it is not one.
-
-    The usual spellings are recognised directly; anything else goes to phonenumbers, which is
-    thorough but too slow for every row of a million-row file. Ofcom's drama range counts.
-    """
-    if match := _MOBILE_FAST.fullmatch(value.replace(" ", "")):
-        return f"+44{match[1]}"
-    try:
-        number = phonenumbers.parse(value, "GB")
-    except phonenumbers.NumberParseException:
-        return ""
-    national = str(number.national_number)
-    if number.country_code != 44 or len(national) != 10 or not national.startswith("7"):
-        return ""
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-# The usual shape of an address, every one of which Django's validate_email also accepts (an
-# ASCII dot-atom before the @; after it, ASCII labels of 1 to 63 characters that neither start
-# nor end with a hyphen, then a top-level domain of letters). Anything else goes to Django.
-_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
-_EMAIL_FAST = re.compile(
-    rf"[a-zA-Z0-9_+-]+(?:\.[a-zA-Z0-9_+-]+)*@{_LABEL}(?:\.{_LABEL})*\.[a-zA-Z]{{2,63}}"
-)
-
-
-def _valid_email(value: str) -> bool:
-    if len(value) <= 320 and _EMAIL_FAST.fullmatch(value):
-        return True
-    try:
-        validate_email(value)
-    except ValidationError:
-        return False
-    return True
 
 
 # COPY's text format: backslash escapes, tab between columns, \\N for NULL. Only free text
@@ -273,16 +146,6 @@ def copy_text(rows: Sequence[StagedRow], split_by_consultant: bool) -> str:
 def staging_values(rows: Sequence[StagedRow], split_by_consultant: bool) -> list[tuple]:
     """Rows as the values of the staging table's columns, for INSERT."""
     return [(*row, row.consultant_code if split_by_consultant else "") for row in rows]
-
-
-# Rows are staged BATCH_ROWS at a time. A file of PARALLEL_MIN_BYTES or more is checked in worker
-# processes (one per core), CHUNK_BYTES at a time: below that, starting them costs more than
-# they save. Each chunk ends at a line break outside quoted fields.
-BATCH_ROWS = 10_000
-PARALLEL_MIN_BYTES = 8 << 20
-CHUNK_BYTES = 4 << 20
-_READ_AHEAD = 1 << 16
-_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 
 
 class ExtractReader:
@@ -337,79 +200,10 @@ class ExtractReader:
         self, stage: Callable[[Sequence[StagedRow], bool], T], split_by_consultant: bool
     ) -> Iterator[T]:
         """All the valid rows (after `read_first_row`), in file order, as `stage` formats them
-        (`copy_text` or `staging_values`) a batch at a time."""
+        (`copy_text` or `staging_values`) a batch at a time: a large file's in worker processes
+        (`extract_workers.py`)."""
         yield stage([self._first], split_by_consultant)
-        workers = os.cpu_count() or 1
-        pool = None
-        if workers > 1 and self.path.stat().st_size >= PARALLEL_MIN_BYTES:
-            pool = _start_pool(workers)
-        if pool is None:
-            yield from _staged(self._rest, stage, split_by_consultant)
-            return
-        try:
-            yield from self._checked_in_workers(pool, 2 * workers, stage, split_by_consultant)
-        finally:
-            pool.shutdown(cancel_futures=True)
-
-    def _checked_in_workers(self, pool, most_in_hand, stage, split_by_consultant) -> Iterator:
-        """The rest of the file, chunk by chunk, in worker processes. Results are taken in file
-        order, while a few more chunks are in hand so that every worker stays busy."""
-        in_hand: deque = deque()  # (chunk, job)
-        planned: deque = deque()  # chunks not yet handed out
-
-        def hand_out(chunk: _Chunk) -> None:
-            try:
-                job = pool.submit(_check_chunk, self, chunk, stage, split_by_consultant)
-            except BrokenProcessPool:
-                job = None
-            in_hand.append((chunk, job))
-
-        # Chunks are handed out as soon as they are planned, but no result is used before the
-        # whole file is: text that is not UTF-8 must be read from the start, as the refusal
-        # names its line as that reading finds it.
-        start = _bytes_before(self.path, self._first.line)
-        try:
-            for chunk in _plan_chunks(self.path, start, self._first.line):
-                if len(in_hand) < most_in_hand:
-                    hand_out(chunk)
-                else:
-                    planned.append(chunk)
-        except _CannotSplit:
-            pool.shutdown(wait=False, cancel_futures=True)
-            yield from _staged(self._rest, stage, split_by_consultant)
-            return
-        self._rest.close()
-        while in_hand:
-            chunk, job = in_hand.popleft()
-            try:
-                result = job and job.result()
-            except BrokenProcessPool:
-                result = None
-            if result is None:
-                log.warning("a worker process stopped: reading the rest of the file here")
-            if result is None or result.cut_short:
-                # This chunk and the rest of the file in this process, exactly as read alone.
-                pool.shutdown(wait=False, cancel_futures=True)
-                yield from self._rest_in_this_process(chunk, stage, split_by_consultant)
-                return
-            if planned:
-                hand_out(planned.popleft())
-            before = self.rows_read
-            for staged, rows_read in result.batches:
-                self.rows_read = before + rows_read
-                yield staged
-            self.rows_read = before + result.rows_read
-            self.rows_rejected += result.rows_rejected
-            self.rejections.extend(result.rejections)
-            if result.refusal:
-                raise ExtractRefused(result.refusal)
-
-    def _rest_in_this_process(self, chunk: "_Chunk", stage, split_by_consultant) -> Iterator:
-        with self.path.open("rb") as raw:
-            raw.seek(chunk.start)
-            text = io.TextIOWrapper(raw, encoding="utf-8", errors="strict", newline="")
-            rows = self._rows(csv.reader(text), chunk.first_line)
-            yield from _staged(rows, stage, split_by_consultant)
+        yield from rest_in_batches(self, stage, split_by_consultant)
 
     def _read(self) -> Iterator[StagedRow]:
         with self.path.open("rb") as raw:
@@ -426,10 +220,10 @@ class ExtractReader:
             self._width = len(header)
             yield from self._rows(reader, 0)
 
-    def _rows(self, reader, first_line: int, end: "_ChunkEnd | None" = None) -> Iterator:
+    def _rows(self, reader, first_line: int, end: ChunkEnd | None = None) -> Iterator:
         """The valid rows `reader` gives; `first_line` is the number of lines before its own.
-        A record that the end of a chunk cuts short is left unread (see `_ChunkEnd`)."""
-        end = end or _ChunkEnd()
+        A record that the end of a chunk cuts short is left unread (see `ChunkEnd`)."""
+        end = end or ChunkEnd()
         width = self._width
         with _refusing_bad_text(reader, first_line):
             for fields in reader:
@@ -475,7 +269,7 @@ class ExtractReader:
         broken: list[Rule] = []
 
         provider = provider.upper()
-        week = self.week_ending if week_text == self._week_text else _is_date(week_text)
+        week = self.week_ending if week_text == self._week_text else is_date(week_text)
         if week is None:
             broken.append(BAD_WEEK)
         if provider != self.provider_code and not _ODS.fullmatch(provider):
@@ -491,10 +285,10 @@ class ExtractReader:
         number = number.replace(" ", "")
         if len(number) != 10 or not number.isdigit():
             broken.append(NHS_NOT_DIGITS)
-        elif not _valid_nhs_number(number):
+        elif not valid_nhs_number(number):
             broken.append(NHS_CHECK_DIGIT)
 
-        birth = _is_date(birth_text)
+        birth = is_date(birth_text)
         if birth is None:
             broken.append(BAD_BIRTH)
         elif birth >= self.today:
@@ -504,7 +298,7 @@ class ExtractReader:
         list_type = list_type.upper()
         if list_type not in LIST_TYPES:
             broken.append(BAD_LIST_TYPE)
-        clock_start = _is_date(clock_text)
+        clock_start = is_date(clock_text)
         if clock_start is None:
             broken.append(BAD_CLOCK)
         elif week is not None and clock_start > week:
@@ -517,7 +311,7 @@ class ExtractReader:
         if priority_type not in PRIORITY_TYPES:
             broken.append(BAD_PRIORITY_TYPE)
         if procedure:
-            if code := _opcs_code(procedure):
+            if code := opcs_code(procedure):
                 procedure = code
             else:
                 broken.append(BAD_PROCEDURE)
@@ -526,19 +320,19 @@ class ExtractReader:
             broken.append(BAD_CONSULTANT)
         if len(local_id) > 10:
             broken.append(LONG_LOCAL_ID)
-        if tci and _is_date(tci) is None:
+        if tci and is_date(tci) is None:
             broken.append(BAD_TCI)
-        if outpatient and _is_date(outpatient) is None:
+        if outpatient and is_date(outpatient) is None:
             broken.append(BAD_OUTPATIENT)
-        if validated and _is_date(validated) is None:
+        if validated and is_date(validated) is None:
             broken.append(BAD_VALIDATED)
         referrer = referrer.upper()
         if referrer and not _ORG.fullmatch(referrer):
             broken.append(BAD_REFERRER)
-        if email and not _valid_email(email):
+        if email and not valid_email(email):
             broken.append(BAD_EMAIL)
         if mobile:
-            mobile = _uk_mobile(mobile)
+            mobile = uk_mobile(mobile)
             if not mobile:
                 broken.append(BAD_MOBILE)
 
@@ -593,11 +387,6 @@ class ExtractReader:
         return out.getvalue()
 
 
-def _staged[T](rows: Iterator[StagedRow], stage: Callable[..., T], split: bool) -> Iterator[T]:
-    for batch in batched(rows, BATCH_ROWS):
-        yield stage(batch, split)
-
-
 @contextmanager
 def _refusing_bad_text(reader, first_line: int) -> Iterator[None]:
     """Turns the text's own faults, met while reading, into a refusal naming the line."""
@@ -612,125 +401,3 @@ def _refusing_bad_text(reader, first_line: int) -> Iterator[None]:
         raise ExtractRefused(
             f"the file is not valid CSV (line {first_line + reader.line_num}: {error})"
         ) from None
-
-
-def _bytes_before(path: Path, line: int) -> int:
-    """The length in bytes of the file's lines before `line` + 1."""
-    with path.open("rb") as raw:
-        # Latin-1 reads each byte as one character, and splits lines as UTF-8 text would.
-        text = io.TextIOWrapper(raw, encoding="latin-1", newline="")
-        return sum(len(text) for text in itertools.islice(text, line))
-
-
-class _Chunk(NamedTuple):
-    start: int  # byte offsets
-    end: int
-    first_line: int  # lines before it, counted as csv.reader counts them (\r\n, \r or \n)
-    last: bool  # it ends the file
-
-
-class _CannotSplit(Exception):
-    pass
-
-
-def _plan_chunks(path: Path, start: int, first_line: int) -> Iterator[_Chunk]:
-    """The file from `start`, the beginning of a record, cut into chunks of about CHUNK_BYTES.
-
-    A line break is outside quoted fields when an even number of quotes come before it. Raises
-    _CannotSplit if the text is not all UTF-8, or if no such line break comes for a long way
-    (a quote left open, say).
-    """
-    with path.open("rb") as raw:
-        raw.seek(start)
-        data = raw.read(CHUNK_BYTES + _READ_AHEAD)
-        while data:
-            while (cut := _cut(data)) is None and (more := raw.read(CHUNK_BYTES)):
-                if len(data) > 4 * CHUNK_BYTES + _READ_AHEAD:
-                    raise _CannotSplit
-                data += more
-            chunk, data = (data, b"") if cut is None else (data[:cut], data[cut:])
-            if not chunk.isascii():
-                try:
-                    chunk.decode()
-                except UnicodeDecodeError:
-                    raise _CannotSplit from None
-            yield _Chunk(start, start + len(chunk), first_line, last=cut is None)
-            start += len(chunk)
-            first_line += chunk.count(b"\n") + chunk.count(b"\r") - chunk.count(b"\r\n")
-            data += raw.read(max(0, CHUNK_BYTES + _READ_AHEAD - len(data)))
-
-
-def _cut(data: bytes) -> int | None:
-    """Where to end a chunk of `data`: after the first line break outside quoted fields at
-    CHUNK_BYTES or beyond; None if there is none yet."""
-    quotes = data.count(b'"', 0, CHUNK_BYTES)
-    position = CHUNK_BYTES
-    for line_break in _LINE_BREAK.finditer(data, CHUNK_BYTES):
-        quotes += data.count(b'"', position, line_break.start())
-        position = line_break.start()
-        if line_break.end() == len(data) and line_break[0] == b"\r":
-            return None  # a \n may follow: never cut a \r\n in two
-        if quotes % 2 == 0:
-            return line_break.end()
-    return None
-
-
-class _ChunkEnd:
-    """Follows a chunk's lines, to tell whether the csv reader asked for more before it gave
-    its last record: then that record did not end with the chunk, but went on in the file."""
-
-    reached = False
-    cut_short = False
-
-    def __iter__(self) -> Iterator[str]:
-        return self
-
-    def __next__(self) -> str:
-        self.reached = True
-        raise StopIteration
-
-
-class _ChunkResult(NamedTuple):
-    batches: list[tuple[Any, int]]  # each staged batch, with the chunk's rows read so far
-    rows_read: int
-    rows_rejected: int
-    rejections: list[Rejection]
-    refusal: str | None
-    # Its last record went on past its end, so the chunk did not end outside quoted fields
-    # (a stray quote misled the count): its results cannot be used.
-    cut_short: bool
-
-
-def _check_chunk(reader: ExtractReader, chunk: _Chunk, stage, split_by_consultant) -> _ChunkResult:
-    """Runs in a worker process: the chunk's rows checked as `reader` would check them."""
-    with reader.path.open("rb") as raw:
-        raw.seek(chunk.start)
-        lines = io.StringIO(raw.read(chunk.end - chunk.start).decode(), newline="")
-    end = _ChunkEnd()
-    source = lines if chunk.last else itertools.chain(lines, end)
-    rows = reader._rows(csv.reader(source), chunk.first_line, end)
-    staged, refusal = [], None
-    try:
-        for batch in batched(rows, BATCH_ROWS):
-            staged.append((stage(batch, split_by_consultant), reader.rows_read))
-    except ExtractRefused as error:
-        refusal = str(error)
-    return _ChunkResult(
-        staged, reader.rows_read, reader.rows_rejected, reader.rejections, refusal, end.cut_short
-    )
-
-
-def _start_pool(workers: int) -> ProcessPoolExecutor | None:
-    """Worker processes, started now, so that they start up while the chunks are planned; None
-    where they cannot be (in a daemonic process, say)."""
-    # Spawned, not forked: this process holds a database connection and may run threads.
-    pool = None
-    try:
-        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-        for _ in range(workers):
-            pool.submit(int)  # each submission starts one more worker
-    except (OSError, RuntimeError, AssertionError):
-        if pool:
-            pool.shutdown(wait=False, cancel_futures=True)
-        return None
-    return pool
