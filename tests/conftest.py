@@ -52,6 +52,12 @@ def pytest_runtest_setup(item):
             pytest.skip(reason)
 
 
+def session_reads() -> int:
+    """Queries a signed-in request spends on its session: none where sessions are cached (with
+    Redis, as in CI), one where each request reads it from the database (`make test` alone)."""
+    return 0 if settings.SESSION_ENGINE.endswith("cached_db") else 1
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _plain_static_storage():
     # Pages name static files without needing collectstatic's manifest first; test_static.py
