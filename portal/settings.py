@@ -135,8 +135,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "Europe/London"
 # Big update runs are published in chunks by the workers (updates.tasks.publish): a worker
-# reads both queues (`celery -A portal worker -Q celery,fanout`).
-CELERY_TASK_ROUTES = {"updates.tasks.publish_batch": {"queue": "fanout"}}
+# reads both queues (`celery -A portal worker -Q celery,fanout`). Uploaded extracts are
+# imported from a queue of their own, by a worker that runs one task at a time in its own
+# process (`celery -A portal worker -Q imports --pool=solo`): imports take turns anyway
+# (decision 0009), and a prefork pool's processes may not start the processes that check a
+# large file's rows in parallel (docs/trust-data.md).
+CELERY_TASK_ROUTES = {
+    "updates.tasks.publish_batch": {"queue": "fanout"},
+    "waitinglist.tasks.import_upload": {"queue": "imports"},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "clear-expired-sessions": {

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from celery import current_app
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -11,7 +12,7 @@ from tests.conftest import wait_for
 from tests.extracts import pathway, write_extract
 from tests.factories import ProviderFactory, UserFactory
 from waitinglist.models import Estimate, ImportRun, Snapshot
-from waitinglist.tasks import import_upload
+from waitinglist.tasks import import_upload, refresh_estimates
 
 
 @pytest.fixture
@@ -130,7 +131,7 @@ def test_admins_cannot_see_another_trusts_imports(client, admin, tmp_path):
 
 @pytest.mark.postgres
 @pytest.mark.redis
-@pytest.mark.worker_queue("celery")
+@pytest.mark.worker_queue("imports,celery")
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_imports_an_upload(client, tmp_path, celery_worker):
     trust = ProviderFactory(ods_code="RXX")
@@ -170,3 +171,10 @@ def test_another_trusts_already_imported_file_is_refused_not_shared(client, admi
     assert run.message == "the file is RYY's list, but you are importing for RXX"
     page = client.get(reverse("waitinglist:import_run", args=[run.pk])).content.decode()
     assert "is not 10 digits" not in page
+
+
+def test_uploads_are_imported_from_their_own_queue():
+    # Read by a solo worker, whose process may start the workers that check a large file.
+    route = current_app.amqp.router.route({}, import_upload.name)
+    assert route["queue"].name == "imports"
+    assert current_app.amqp.router.route({}, refresh_estimates.name)["queue"].name == "celery"
