@@ -292,3 +292,19 @@ def test_new_pathways_are_numbered_in_identifier_order_not_file_order(tmp_path, 
     import_rows(tmp_path, week_of(later, WEEK + timedelta(weeks=1)), name="2.csv")
     ids = dict(Pathway.objects.values_list("identifier", "pk"))
     assert ids["A1"] < ids["N1"] < ids["N2"] < ids["N3"]
+
+
+@pytest.mark.django_db
+def test_ranking_holds_for_the_earliest_clock_starts_and_across_queues(tmp_path, trust):
+    start = "REFERRAL_TO_TREATMENT_PERIOD_START_DATE"
+    rows = [
+        pathway("E1", **{start: "2026-01-01"}),
+        pathway("E2", **{start: "0001-01-01"}),  # the earliest date there is waits longest
+        pathway("E3", **{start: "1900-02-28"}, Procedure_Priority_Code="P5"),  # not ranked
+        pathway("E4", **{start: "1999-12-31"}, Procedure_Priority_Code="P2"),  # band 3: first
+        pathway("O1", **{start: "2025-06-01"}, ACTIVITY_TREATMENT_FUNCTION_CODE="130"),
+        pathway("O2", **{start: "2024-06-01"}, ACTIVITY_TREATMENT_FUNCTION_CODE="130"),
+    ]
+    assert positions(import_rows(tmp_path, rows)) == {
+        "E4": 1, "E2": 2, "E1": 3, "E3": None, "O2": 1, "O1": 2
+    }  # fmt: skip
