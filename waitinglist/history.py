@@ -97,6 +97,14 @@ def create_staging() -> None:
         cursor.execute(f"CREATE {_dialect()['table']} {STAGING} ({columns})")
 
 
+def analyze_work_table(cursor, table: str) -> None:
+    """Gives PostgreSQL's planner a work table's figures from a sample of 3,000 rows, not
+    30,000: plenty to plan hash joins by, in 0.03 s instead of 0.35 s for a million rows."""
+    cursor.execute(f"SET LOCAL default_statistics_target = {WORK_TABLE_STATISTICS}")
+    cursor.execute(f"ANALYZE {table}")
+    cursor.execute("SET LOCAL default_statistics_target = DEFAULT")
+
+
 def record_week(provider: Provider, snapshot: Snapshot, previous: Snapshot | None) -> tuple:
     """Writes the snapshot's patients, queues, pathways, positions and history.
 
@@ -137,10 +145,7 @@ def record_week(provider: Provider, snapshot: Snapshot, previous: Snapshot | Non
         cursor.execute(_resolve(sql, number_now), params)
         if postgres:
             cursor.execute("SET LOCAL enable_nestloop = on")
-            # A sample of 3,000 rows, not 30,000, is plenty to plan hash joins by: 0.03 s.
-            cursor.execute(f"SET LOCAL default_statistics_target = {WORK_TABLE_STATISTICS}")
-            cursor.execute(f"ANALYZE {RESOLVED}")
-            cursor.execute("SET LOCAL default_statistics_target = DEFAULT")
+            analyze_work_table(cursor, RESOLVED)
         cursor.execute(_UPDATE_BIRTH_DATES, params)
         cursor.execute(_NEW_PATIENTS.format(**sql), params)
         cursor.execute(_INSERT_PATIENTS, params)

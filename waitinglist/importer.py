@@ -1,10 +1,11 @@
 """Importing one open-pathways snapshot: validate while streaming, stage, then set-based SQL.
 
 Everything happens in one transaction, so a failure at any point leaves the trust's data
-exactly as it was. On PostgreSQL valid rows are streamed into a temporary staging table with
-`COPY`; on SQLite (the embedded default) with batched inserts. From the staging table the same
-statements, with a few dialect differences, update patients, queues and pathways, record who
-left, rank every queue with a window function and write the week's history.
+exactly as it was. On PostgreSQL valid rows are streamed into an unlogged staging table,
+created in that transaction, with `COPY`; on SQLite (the embedded default) into a temporary
+one with batched inserts. From the staging table the same statements, with a few dialect
+differences, update patients, queues and pathways, record who left, rank every queue and write
+the week's history.
 """
 
 import logging
@@ -176,7 +177,7 @@ def _import(reader, sha, file_name, imported_by, allow_shrink, expected_provider
 
 
 class _Staging:
-    """The temporary table the valid rows are streamed into."""
+    """The work table the valid rows are streamed into (`history.create_staging`)."""
 
     def create(self) -> None:
         history.create_staging()
@@ -224,12 +225,7 @@ class _Staging:
             progress(reader.rows_read)
         if copying:
             with connection.cursor() as cursor:
-                # A sample of 3,000 rows is plenty to plan the import's joins by (0.03 s).
-                cursor.execute(
-                    f"SET LOCAL default_statistics_target = {history.WORK_TABLE_STATISTICS}"
-                )
-                cursor.execute(f"ANALYZE {STAGING}")
-                cursor.execute("SET LOCAL default_statistics_target = DEFAULT")
+                history.analyze_work_table(cursor, STAGING)
         return reader.rows_read - reader.rows_rejected
 
     @staticmethod
