@@ -65,6 +65,9 @@ _ODS = re.compile(r"[A-Z0-9]{3,5}")
 _ORG = re.compile(r"[A-Z0-9]{3,6}")
 _CONSULTANT = re.compile(r"[A-Z0-9]{1,8}")
 _PRIORITY_SPELLING = {code.upper(): code for code in PROCEDURE_PRIORITIES}
+# How many combinations of codes `ExtractReader._validate` remembers: a real list has a few
+# thousand; a file with more still reads correctly, only slower.
+_MOST_CODES = 100_000
 
 
 class Rule(NamedTuple):
@@ -174,6 +177,8 @@ class ExtractReader:
         self.rejections: list[Rejection] = []
         self.on_week_known: Callable[[str, date], None] | None = None
         self._week_text: str | None = None
+        # Combinations of codes a valid row had, as its raw texts -> their staged values.
+        self._valid_codes: dict[tuple[str, ...], tuple] = {}
 
     def __getstate__(self) -> dict:
         # What a worker process needs to check rows as this reader does: not what it found so
@@ -259,13 +264,64 @@ class ExtractReader:
         return itemgetter(*(by_name.get(c.lower(), len(header)) for c in REQUIRED + OPTIONAL))
 
     def _validate(self, line: int, fields: list[str]) -> StagedRow | None:
-        """The row, if it breaks no rule; otherwise records a Rejection for each broken one."""
+        """The row, if it breaks no rule; otherwise records a Rejection for each broken one.
+
+        A million-row list repeats a few thousand combinations of its codes (week, trust,
+        specialty, list type, priorities, procedure, consultant). Once a valid row has shown a
+        combination valid, a row with the same codes needs only its own values checked, here;
+        a row with new codes, or that breaks any rule, goes to `_judge`, which checks it whole
+        and names every rule it breaks. Twice as quick for a typical row.
+        """
         fields.append("")
+        values = tuple(map(str.strip, self._columns(fields)))
         (
             week_text, provider, identifier, number, birth_text, function, list_type,
             clock_text, local_id, priority, priority_type, procedure, consultant, tci,
             outpatient, validated, referrer, email, mobile,
-        ) = map(str.strip, self._columns(fields))  # fmt: skip
+        ) = values  # fmt: skip
+        codes = self._valid_codes.get(
+            (week_text, provider, function, list_type, priority, priority_type, procedure,
+             consultant)
+        )  # fmt: skip
+        if codes is None:
+            return self._judge(line, values)
+        number = number.replace(" ", "")
+        birth = is_date(birth_text)
+        clock_start = is_date(clock_text)
+        referrer = referrer.upper()
+        if (
+            not identifier
+            or len(identifier) > 20
+            or len(number) != 10
+            or not number.isdigit()
+            or not valid_nhs_number(number)
+            or birth is None
+            or birth >= self.today
+            or clock_start is None
+            or clock_start > self.week_ending
+            or len(local_id) > 10
+            or (tci and is_date(tci) is None)
+            or (outpatient and is_date(outpatient) is None)
+            or (validated and is_date(validated) is None)
+            or (referrer and not _ORG.fullmatch(referrer))
+            or (email and not valid_email(email))
+            or (mobile and not (mobile := uk_mobile(mobile)))
+        ):
+            return self._judge(line, values)
+        list_type, priority, band, procedure, consultant = codes
+        return StagedRow(
+            line, identifier, number, birth_text, function, list_type, clock_text, priority,
+            priority_type, band, procedure, consultant, local_id, tci or None,
+            outpatient or None, validated or None, referrer, email, mobile,
+        )  # fmt: skip
+
+    def _judge(self, line: int, values: tuple[str, ...]) -> StagedRow | None:
+        """`_validate` for a row checked whole (`values` are its contract columns, stripped)."""
+        (
+            week_text, provider, identifier, number, birth_text, function, list_type,
+            clock_text, local_id, priority, priority_type, procedure, consultant, tci,
+            outpatient, validated, referrer, email, mobile,
+        ) = values  # fmt: skip
         broken: list[Rule] = []
 
         provider = provider.upper()
@@ -340,10 +396,14 @@ class ExtractReader:
             self.rows_rejected += 1
             self.rejections.extend(Rejection(line, *rule) for rule in broken)
             return None
+        ranked_in = band(priority, priority_type)
+        if len(self._valid_codes) < _MOST_CODES:
+            key = (*values[:2], *values[5:7], *values[9:13])
+            self._valid_codes[key] = (list_type, priority, ranked_in, procedure, consultant)
         return StagedRow(
             line, identifier, number, birth_text, function, list_type, clock_text, priority,
-            priority_type, band(priority, priority_type), procedure, consultant, local_id,
-            tci or None, outpatient or None, validated or None, referrer, email, mobile,
+            priority_type, ranked_in, procedure, consultant, local_id, tci or None,
+            outpatient or None, validated or None, referrer, email, mobile,
         )  # fmt: skip
 
     def _check_one_provider_and_week(

@@ -51,11 +51,32 @@ def opcs_code(value: str) -> str | None:
 _CHI_FIRST, _CHI_LAST = f"{_CHI.start:010d}", f"{_CHI.end:010d}"
 
 
+# The check digit comes from a weighted sum of the first nine digits, modulo 11, so that sum is
+# the sum of three three-digit groups' parts. Each group's part, for each of its 1,000 values,
+# is worked out once by the library itself: the number "123000000" has only the first group's
+# part, and its check digit gives that part (modulo 11) back. Then a number's check digit takes
+# three lookups, not nine multiplications (a third of a microsecond, against two).
+def _group_parts(before: int) -> dict[str, int]:
+    parts = {}
+    for value in range(1000):
+        group = f"{value:03d}"
+        check = nhs_number.calculate_checksum("0" * before + group + "0" * (6 - before))
+        parts[group] = (11 - check) % 11
+    return parts
+
+
+_FIRST_GROUP, _SECOND_GROUP, _THIRD_GROUP = _group_parts(0), _group_parts(3), _group_parts(6)
+
+
 def valid_nhs_number(number: str) -> bool:
     """nhs_number.is_valid's verdict on a number already known to be 10 digits."""
     if not number.isascii() or _CHI_FIRST <= number <= _CHI_LAST:
         return nhs_number.is_valid(number)
-    return nhs_number.calculate_checksum(number[:9]) == int(number[9])
+    remainder = (
+        _FIRST_GROUP[number[:3]] + _SECOND_GROUP[number[3:6]] + _THIRD_GROUP[number[6:9]]
+    ) % 11
+    # The library's rule: 11 less the remainder, 11 standing for 0 and 10 for no valid number.
+    return (11 - remainder) % 11 == int(number[9])
 
 
 _MOBILE_FAST = re.compile(r"(?:\+44|0044|0)(7[0-9]{9})")
