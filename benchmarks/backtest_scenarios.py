@@ -7,7 +7,9 @@ default), imports it into its own SQLite database under `--dir` (kept: a second 
 back-tests), then runs `backtest` on it and prints one row per run: Wait Well's and the NHS
 App method's median absolute error, Wait Well's share treated later than p50, share inside
 p10-p90, mean range width, and whether the issue's bar is met. Each database is built and
-back-tested in a child process, since Django reads DATABASE_URL once.
+back-tested in a child process, since Django reads DATABASE_URL once. The capacity changes the
+simulated trust planned (capacity-plans.csv: in `capacity-step`, the step, a quarter ahead)
+are recorded as `CapacityChange`s before the back-test.
 """
 
 import argparse
@@ -40,6 +42,14 @@ if not glob.glob(folder + "/done"):
     )
     extracts = sorted(glob.glob(folder + "/x/{PROVIDER}-*.csv"))
     call_command("import_waiting_list", *extracts, verbosity=0)
+    # The capacity changes the trust planned, recorded as a trust admin would record them.
+    import csv
+    from waitinglist.models import CapacityChange
+    with open(folder + "/x/capacity-plans.csv", newline="") as f:
+        for plan in csv.DictReader(f):
+            CapacityChange.objects.create(
+                provider=Provider.objects.get(ods_code="{PROVIDER}"), **plan
+            )
     open(folder + "/done", "w").close()
 result = backtest.run(Provider.objects.get(ods_code="{PROVIDER}"), step=int(step))
 print(json.dumps({{m: s.figures() for m, s in result.scores.items()}}))

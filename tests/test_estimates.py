@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from tests.extracts import WEEK, pathway, week_of, write_extract
 from waitinglist import estimates
 from waitinglist.explanation import explain, month_range, ordinal, people_a_week
-from waitinglist.models import Estimate, Pathway, PathwayWeek, QueueRates
+from waitinglist.models import CapacityChange, Estimate, Pathway, PathwayWeek, QueueRates
 from waitinglist.simulation import simulate_trust
 
 LAST_WEEK = date(2026, 8, 30)
@@ -183,6 +183,107 @@ def test_pace_pairs_only_pathways_still_ranked_later():
     ]
 
 
+# --- Planned capacity changes ----------------------------------------------------------------
+
+
+def weeks_by_iteration_with_change(ahead, clearings, removed) -> float:
+    """As `weeks_by_iteration`, with each week's own clearing (the last one thereafter)."""
+    weeks = 0
+    while True:
+        clearing = clearings[min(weeks, len(clearings) - 1)]
+        after = ahead * (1 - removed) - clearing
+        if after <= 0:
+            return weeks + ahead / (ahead - after)
+        ahead, weeks = after, weeks + 1
+
+
+@pytest.mark.parametrize(
+    ("ahead", "before", "after", "removed"),
+    [(100, 10, 20, 0.0), (100, 10, 20, 0.01), (100, 10, 5, 0.0), (40, 10, 20, 0.0),
+     (100, -2, 20, 0.01), (2000, 30, 45, 0.003)],
+)  # fmt: skip
+def test_a_planned_change_in_pace_matches_week_by_week_arithmetic(ahead, before, after, removed):
+    # The change starts 3 weeks from now: weeks 1-3 clear `before`, later weeks `after`.
+    projected = estimates.project(
+        np.array([ahead], dtype=float), np.array([before], dtype=float), np.array([removed]),
+        later=[(3.0, np.array([after], dtype=float))],
+    )  # fmt: skip
+    expected = weeks_by_iteration_with_change(ahead, [before] * 3 + [after], removed)
+    assert projected[0] == pytest.approx(expected, abs=1.0 if removed else 1e-9)
+
+
+def test_100_ahead_at_10_a_week_then_20_a_week_from_week_4():
+    projected = estimates.project(
+        np.array([100.0]), np.array([10.0]), np.array([0.0]), later=[(3.0, np.array([20.0]))]
+    )
+    assert projected[0] == pytest.approx(3 + 70 / 20)
+
+
+def plan(history, week: int, percent: int, known_week: int, function: str = "") -> None:
+    """A change of `percent` from the Monday of week `week` (counted from the history's first
+    week; it may be a week to come), recorded at week `known_week`."""
+    starts = history.week_endings[0] + timedelta(weeks=week, days=-6)
+    known = history.week_endings[known_week]
+    history.plans.append(
+        estimates.Plan(function, starts.toordinal(), 1 + percent / 100, known.toordinal())
+    )
+    history.rates_memo.clear()
+
+
+def test_a_planned_change_shortens_projections_from_when_it_is_recorded():
+    history = steady_history(weeks=40, queues=2)
+    history.queue_functions = np.array(["110", "120"])
+    # Twice the pace for specialty 110 from 5 weeks after the last week, recorded at week 35.
+    plan(history, week=39 + 5, percent=100, known_week=35, function="110")
+    queue, position, band = np.array([1, 2]), np.array([101, 101]), [5, 5]
+
+    now = estimates.projections(history, estimates.rates_at(history, 39), queue, position, band)
+    before_known = estimates.projections(
+        history, estimates.rates_at(history, 34), queue, position, band
+    )
+
+    # 100 ahead at 10 a week: 4 weeks at 10 (weeks 1-4), then 60 left at 20 a week.
+    assert now == pytest.approx([4 + 60 / 20, 10.0])
+    assert before_known == pytest.approx([10.0, 10.0])  # not yet recorded at week 34
+
+
+def test_a_queue_that_speeds_up_as_planned_keeps_its_pace():
+    # +100% from week 30, recorded at week 20; the queue then moves twice as fast, as planned:
+    # its projections were right, so its pace stays 1. Unplanned, it looks faster than projected.
+    history = steady_history(weeks=40, queues=1)
+    history.queue_functions = np.array(["110"])
+    history.treated[0, 30:] = 20.0
+    faster = np.where(np.arange(40) >= 30, 20.0, 10.0)
+    attach_moving_pathways(history, {1: faster})
+    plan(history, week=30, percent=100, known_week=20)
+
+    assert estimates.pace_factors(history, 39) == pytest.approx([1.0], abs=0.02)
+    assert estimates.pace_factors(history, 29) == pytest.approx([1.0], abs=0.02)
+    history.plans.clear()
+    history.rates_memo.clear()
+    assert estimates.pace_factors(history, 39)[0] > 1.1
+
+
+def test_weeks_already_changed_are_learnt_at_the_pace_without_the_plan():
+    # Specialty 110 treated 20 a week since week 30, as planned (+100% from week 30, recorded
+    # at week 20): its pace is 10 without the plan, 20 with it, and the projection is not
+    # doubled twice. Had the plan not been recorded, the history alone would show about 20.
+    history = steady_history(weeks=40, queues=1)
+    history.queue_functions = np.array(["110"])
+    history.treated[0, 30:] = 20.0
+    plan(history, week=30, percent=100, known_week=20)
+
+    rates = estimates.rates_at(history, 39)
+
+    assert rates.treated[0] == pytest.approx(10.0)
+    assert rates.treated_now()[0] == pytest.approx(20.0)
+    weeks = estimates.projections(history, rates, np.array([1]), np.array([201]), [5])
+    assert weeks[0] == pytest.approx(10.0)
+    history.plans.clear()
+    history.rates_memo.clear()
+    assert estimates.rates_at(history, 39).capacity is None
+
+
 def test_words():
     assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 132, 1002)] == [
         "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "132nd", "1,002nd",
@@ -340,6 +441,43 @@ def test_explanation_for_a_modelled_and_a_booked_pathway(tmp_path, trust):
     assert f"{modelled.p50:%B} is most likely." in text
     booked = Estimate.objects.filter(basis="booked").select_related("pathway__queue").first()
     assert f"Your date is booked: {booked.p50:%-d %B %Y}." in explain(booked.pathway)
+
+
+@pytest.mark.django_db
+def test_a_planned_change_brings_one_specialtys_dates_forward_and_says_so(tmp_path, trust):
+    import_simulated(tmp_path, weeks=30)
+    before = dict(Estimate.objects.filter(basis="model").values_list("pathway_id", "p50"))
+    specialty = Pathway.objects.filter(pk__in=before).values_list(
+        "queue__treatment_function", flat=True
+    )[0]
+    CapacityChange.objects.create(
+        provider=trust, treatment_function=specialty, starts=LAST_WEEK + timedelta(days=15),
+        percent=50, known_from=LAST_WEEK + timedelta(days=3),  # after the latest snapshot
+    )  # fmt: skip
+
+    estimates.recompute(trust)
+
+    after = dict(Estimate.objects.filter(basis="model").values_list("pathway_id", "p50"))
+    functions = dict(Pathway.objects.values_list("pk", "queue__treatment_function"))
+    ours = [p for p in before if functions[p] == specialty and p in after]
+    others = [p for p in before if functions[p] != specialty and p in after]
+    assert ours and others
+    assert all(after[p] <= before[p] for p in ours)
+    assert sum(after[p] < before[p] for p in ours) > len(ours) / 2  # those a month or more away
+    assert all(after[p] == before[p] for p in others)
+    rates = QueueRates.objects.filter(queue__treatment_function=specialty).first()
+    assert (rates.planned_percent, rates.planned_from) == (50, LAST_WEEK + timedelta(days=15))
+    assert (
+        not QueueRates.objects.exclude(queue__treatment_function=specialty)
+        .exclude(planned_percent=None)
+        .exists()
+    )
+    pathway = Pathway.objects.select_related("queue").get(pk=ours[-1])
+    month = LAST_WEEK + timedelta(days=15)
+    assert (
+        f"The hospital plans to treat about 50% more people a week on this list from "
+        f"{month:%B %Y}. Your estimate allows for this."
+    ) in explain(pathway)
 
 
 # --- The back-test --------------------------------------------------------------------------

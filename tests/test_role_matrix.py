@@ -32,6 +32,7 @@ from tests.extracts import valid_nhs_number
 from tests.factories import ProviderFactory, UserFactory
 from updates.models import Subscription
 from waitinglist.models import (
+    CapacityChange,
     ImportRun,
     Pathway,
     PathwayWeek,
@@ -195,6 +196,8 @@ EXPECTED: dict[str, Access] = {
     "waitinglist:import_run": ADMIN_OBJECT,
     "waitinglist:import_report": ADMIN_OBJECT,
     "waitinglist:audit": TRUST_ADMIN,
+    "waitinglist:capacity_changes": TRUST_ADMIN,
+    "waitinglist:capacity_change_withdraw": ADMIN_OBJ_ACT,
     "waitinglist:responses": TRUST_STAFF,
     "waitinglist:responses_csv": TRUST_STAFF,
     "waitinglist:response": STAFF_OBJECT,
@@ -314,8 +317,8 @@ class World:
     clients: dict[str, Client]
     kwargs: dict[str, dict]
     # Text that a visitor must never be shown: the home practice's patient (their pathway,
-    # NHS number and answer) and, to another trust, the home trust's staff, import and
-    # invitation.
+    # NHS number and answer) and, to another trust, the home trust's staff, import,
+    # invitation and planned capacity change.
     markers: dict[str, list[str]]
 
 
@@ -361,6 +364,14 @@ def build_world() -> World:
     )
     article = _article(home, users["trust editor"])
     admin = users["trust admin"]
+    capacity_change = CapacityChange.objects.create(
+        provider=home,
+        starts=timezone.localdate(),
+        percent=30,
+        known_from=timezone.localdate(),
+        note="HOME-CAPACITY-NOTE",
+        recorded_by=admin,
+    )
     invitation = invitations.invite(home, admin, "new@home.nhs.uk", Role.TRUST_EDITOR)
     token = re.search(r"/staff/join/([\w-]+)/", mail.outbox[-1].body).group(1)
     subscription = Subscription.objects.create(user=users["patient"])
@@ -373,6 +384,7 @@ def build_world() -> World:
         "waitinglist:respond": {"pk": pathway.pk},
         "waitinglist:import_run": {"pk": run.pk},
         "waitinglist:import_report": {"pk": run.pk},
+        "waitinglist:capacity_change_withdraw": {"pk": capacity_change.pk},
         "waitinglist:response": {"pk": response.pk},
         "waitinglist:response_assign": {"pk": response.pk},
         "waitinglist:response_outcome": {"pk": response.pk},
@@ -405,7 +417,12 @@ def build_world() -> World:
     ]
     markers = {
         "another practice": patients_data,
-        "another trust's staff": [*patients_data, "home-upload.csv", "home.nhs.uk"],
+        "another trust's staff": [
+            *patients_data,
+            "home-upload.csv",
+            "home.nhs.uk",
+            "HOME-CAPACITY-NOTE",
+        ],
     }
     return World(clients=clients, kwargs=kwargs, markers=markers)
 
@@ -560,6 +577,7 @@ SEEN_AT_HOME = [
     ("waitinglist:responses", "trust editor", "HOMEPATHWAY1"),
     ("waitinglist:responses_csv", "clinical reviewer", "HOME-ANSWER-DETAILS"),
     ("waitinglist:imports", "trust admin", "home-upload.csv"),
+    ("waitinglist:capacity_changes", "trust admin", "HOME-CAPACITY-NOTE"),
     ("team", "trust admin", "home.nhs.uk"),
 ]
 

@@ -121,7 +121,8 @@ def run(provider: Provider, step: int = DEFAULT_STEP) -> Backtest:
         return result
     outcomes = estimates.load_outcomes(history)
     ids, left, treated = outcomes
-    # One sample of past projections serves every origin, as dense as `recompute` uses.
+    # One sample of past projections serves every origin, as dense as `recompute` uses. Each
+    # week's projections, like its rates, allow for the capacity plans recorded by then.
     weeks_sampled = list(range(estimates.MIN_WEEKS, origins[-1]))
     per_week = estimates.CALIBRATION_SAMPLE / estimates.CALIBRATION_WEEKS
     sample = estimates.load_sample(history, weeks_sampled, int(per_week * len(weeks_sampled)))

@@ -36,6 +36,7 @@ import numpy as np
 from django.db import connection, transaction
 
 from waitinglist.models import (
+    CapacityChange,
     Estimate,
     Pathway,
     PathwayWeek,
@@ -94,6 +95,9 @@ class History:
     # columns week, queue index, band then, number ahead then, number ahead later, and weeks
     # since the clock started then (-1: not known).
     progress: np.ndarray = field(default_factory=lambda: np.zeros((0, 6), dtype=np.int64))
+    # [queue] treatment function codes, and the trust's planned capacity changes (`Plan`).
+    queue_functions: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype="<U3"))
+    plans: list["Plan"] = field(default_factory=list)
     rates_memo: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -102,6 +106,18 @@ class History:
 
     def queue_index(self, queue_ids) -> np.ndarray:
         return np.searchsorted(self.queue_ids, queue_ids)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A planned lasting change in capacity (`CapacityChange`), as day numbers: from `starts`
+    the queues of `treatment_function` (all, if blank) treat `factor` times as many a week.
+    Estimates made at a week allow for it only if it was recorded by then (`known`)."""
+
+    treatment_function: str
+    starts: int
+    factor: float
+    known: int
 
 
 @dataclass
@@ -117,6 +133,15 @@ class Rates:
     # [queue, weeks + 1]: running sum of the share of joiners whose clock had run longer than
     # each number of weeks (`_share_ranking_ahead`); None leaves same-band joiners out.
     lag_sums: np.ndarray | None = None
+    # Planned capacity changes known then (`capacity_schedule`): `treated` is the pace without
+    # them; capacity[queue, i] is the factor on it from `capacity_from[i]` weeks after the
+    # week (capacity_from[0] = 0). None: no plans.
+    capacity: np.ndarray | None = None
+    capacity_from: np.ndarray | None = None
+
+    def treated_now(self) -> np.ndarray:
+        """[queue] The usual pace this coming week, with any plan already in effect."""
+        return self.treated if self.capacity is None else self.treated * self.capacity[:, 0]
 
 
 def load_history(provider: Provider) -> History:
@@ -127,9 +152,8 @@ def load_history(provider: Provider) -> History:
     )
     ids = [s for s, _ in snapshots]
     week_of = {s: i for i, s in enumerate(ids)}
-    queue_ids = np.array(
-        sorted(Queue.objects.filter(provider=provider).values_list("id", flat=True)), dtype=np.int64
-    )
+    queues = dict(Queue.objects.filter(provider=provider).values_list("id", "treatment_function"))
+    queue_ids = np.array(sorted(queues), dtype=np.int64)
     shape = (len(queue_ids), len(ids))
     history = History(
         provider=provider,
@@ -145,6 +169,8 @@ def load_history(provider: Provider) -> History:
         p92_wait=np.full(shape, np.nan),
         week_of_snapshot=week_of,
         lags=np.zeros((*shape, LAG_WEEKS + 1)),
+        queue_functions=np.array([queues[q] for q in queue_ids.tolist()], dtype="<U3"),
+        plans=_plans(provider, snapshots[-1][1] if snapshots else date.max),
     )
     if not ids:
         return history
@@ -166,6 +192,20 @@ def load_history(provider: Provider) -> History:
         history.p92_wait[q, w] = np.nan if p92_wait is None else p92_wait
     attach_progress(history, *_sampled_positions(history))
     return history
+
+
+def _plans(provider: Provider, last_week: date) -> list[Plan]:
+    """The trust's planned capacity changes. One recorded after the latest snapshot counts as
+    known at it: today's estimates allow for every plan recorded so far."""
+    return [
+        Plan(
+            change.treatment_function,
+            change.starts.toordinal(),
+            change.factor,
+            min(change.known_from, last_week).toordinal(),
+        )
+        for change in CapacityChange.objects.filter(provider=provider).order_by("starts", "pk")
+    ]
 
 
 def _sampled_positions(history: History) -> tuple[np.ndarray, ...]:
@@ -303,7 +343,11 @@ def _usual_rates_at(history: History, week: int) -> Rates:
     if len(span) == 0:
         return Rates(0, np.zeros(queues), np.zeros((queues, BANDS)), np.zeros(queues))
     weights = 0.5 ** ((week - span) / HALF_LIFE_WEEKS)
-    treated = weighted_median(history.treated[:, span], weights, PACE_QUANTILE)
+    schedule = capacity_schedule(history, week)
+    treated = history.treated[:, span]
+    if schedule:
+        treated = treated / schedule[0][:, span]  # the pace the plans' changes are applied to
+    treated = weighted_median(treated, weights, PACE_QUANTILE)
     # Band b has ahead of it every ranked band below b (band 0, not ranked, is never ahead).
     joined = history.joined[:, span, :]
     ahead = np.zeros((queues, len(span), BANDS))
@@ -315,6 +359,8 @@ def _usual_rates_at(history: History, week: int) -> Rates:
         history.removed[:, span] @ weights, at_risk, out=np.zeros(queues), where=at_risk > 0
     )
     rates = Rates(len(span), treated, joined_ahead, removed)
+    if schedule:
+        rates.capacity, rates.capacity_from = schedule[1], schedule[2]
     if history.lags is not None:
         # A joiner in the same band ranks ahead of a pathway whose clock started later than
         # the joiner's: one added to an admitted list after months of outpatient care, say.
@@ -327,6 +373,35 @@ def _usual_rates_at(history: History, week: int) -> Rates:
         rates.lag_sums = np.concatenate([np.zeros((queues, 1)), np.cumsum(longer, axis=1)], axis=1)
     history.rates_memo[week] = rates
     return history.rates_memo[week]
+
+
+def capacity_schedule(history: History, week: int):
+    """The planned capacity changes recorded by `week`, as factors on a queue's pace: None if
+    there are none, else (past [queue, week], future [queue, i], starts [i]).
+
+    A week is changed by a plan if its middle (the Thursday before its week ending) is on or
+    after the plan's start. `past` covers the weeks up to `week`: a week's treated count over
+    its factor is the pace without the plans, which the rates learn. `future[:, i]` is the
+    factor from `starts[i]` weeks after `week` to `starts[i + 1]` (`starts[0]` is 0).
+    """
+    today = history.week_endings[week].toordinal()
+    known = [plan for plan in history.plans if plan.known <= today]
+    if not known:
+        return None
+    queues = len(history.queue_ids)
+    middles = np.array([w.toordinal() - 3 for w in history.week_endings[: week + 1]])
+    # The first week after `week` (1, 2, ...) whose middle, today + 7k - 3, is on or after
+    # the start; 1 for a plan already in effect.
+    first = {plan: max(1, math.ceil((plan.starts - today + 3) / 7)) for plan in known}
+    starts = np.array(sorted({0, *(k - 1 for k in first.values())}), dtype=float)
+    past, future = np.ones((queues, week + 1)), np.ones((queues, len(starts)))
+    for plan in known:
+        applies = np.ones(queues, dtype=bool)
+        if plan.treatment_function:
+            applies = history.queue_functions == plan.treatment_function
+        past[np.ix_(applies, middles >= plan.starts)] *= plan.factor
+        future[np.ix_(applies, starts + 1 >= first[plan])] *= plan.factor
+    return past, future, starts
 
 
 def pace_factors(history: History, week: int) -> np.ndarray:
@@ -365,7 +440,11 @@ def kept_pace(history: History, week: int, window: int, half_life: float) -> np.
         usual = _usual_rates_at(history, int(s))
         wait = np.where(known[at], waited[at], np.nan)
         then[at] = _project_queue(usual, q[at], band[at], before[at], wait)
-        later[at] = _project_queue(usual, q[at], band[at], after[at], wait + PROGRESS_WEEKS)
+        # From week s + H: a planned change is then H weeks nearer. Under the model, then =
+        # H + later exactly, with or without plans.
+        later[at] = _project_queue(
+            _later_by(usual, PROGRESS_WEEKS), q[at], band[at], after[at], wait + PROGRESS_WEEKS
+        )
     far = np.isfinite(then) & np.isfinite(later) & (then >= 2 * PROGRESS_WEEKS)
     if not far.any():
         return np.ones(queues)
@@ -379,6 +458,19 @@ def kept_pace(history: History, week: int, window: int, half_life: float) -> np.
     return np.maximum((moved_q + prior * trust) / (took_q + prior), 1e-3)
 
 
+def _later_by(rates: Rates, weeks: float) -> Rates:
+    """The rates as seen `weeks` later: planned changes that much nearer, or begun."""
+    if rates.capacity is None:
+        return rates
+    starts = rates.capacity_from - weeks
+    begun = int(np.searchsorted(starts, 0.0, side="right")) - 1  # the last start at or before 0
+    return replace(
+        rates,
+        capacity=rates.capacity[:, begun:],
+        capacity_from=np.concatenate([[0.0], starts[begun + 1 :]]),
+    )
+
+
 def weighted_median(values: np.ndarray, weights: np.ndarray, share: float = 0.5) -> np.ndarray:
     """Per row of `values` [row, week]: the value at which `share` of the weight is reached."""
     order = np.argsort(values, axis=1, kind="stable")
@@ -389,10 +481,29 @@ def weighted_median(values: np.ndarray, weights: np.ndarray, share: float = 0.5)
     return ordered[np.arange(len(values)), at]
 
 
-def project(ahead: np.ndarray, clearing: np.ndarray, removed_share: np.ndarray) -> np.ndarray:
+def project(ahead: np.ndarray, clearing: np.ndarray, removed_share: np.ndarray, later=()):
     """Weeks until `ahead` reaches zero, when each week clears `clearing` + `removed_share`
-    of those ahead: a' = a(1 - r) - c. Infinite where the queue is not moving for them."""
-    ahead = ahead.astype(float)
+    of those ahead: a' = a(1 - r) - c. Infinite where the queue is not moving for them.
+
+    `later` holds planned changes: (weeks from now, the clearing from then on), in order.
+    """
+    weeks = _weeks_to_clear(ahead.astype(float), clearing, removed_share)
+    if len(later):
+        ahead, elapsed, done = ahead.astype(float), 0.0, np.zeros(ahead.shape, dtype=bool)
+        for start, then in later:
+            reached = ~done & (weeks <= start - elapsed)
+            weeks[reached] += elapsed
+            done |= reached
+            ahead = _still_ahead(ahead, clearing, removed_share, start - elapsed)
+            elapsed, clearing = start, then
+            weeks[~done] = _weeks_to_clear(ahead[~done], clearing[~done], removed_share[~done])
+        weeks[~done] += elapsed
+    weeks[weeks > LONGEST_WEEKS] = np.inf
+    return weeks
+
+
+def _weeks_to_clear(ahead: np.ndarray, clearing: np.ndarray, removed_share: np.ndarray):
+    removed_share = np.broadcast_to(removed_share, ahead.shape)
     weeks = np.full(ahead.shape, np.inf)
     moving = clearing > 0
     plain = moving & (removed_share <= 1e-9)
@@ -400,8 +511,16 @@ def project(ahead: np.ndarray, clearing: np.ndarray, removed_share: np.ndarray) 
     mixed = moving & ~plain
     k = clearing[mixed] / removed_share[mixed]
     weeks[mixed] = np.log1p(ahead[mixed] / k) / -np.log1p(-removed_share[mixed])
-    weeks[weeks > LONGEST_WEEKS] = np.inf
     return weeks
+
+
+def _still_ahead(ahead, clearing, removed_share, weeks: float) -> np.ndarray:
+    """How many are still ahead after `weeks` of a' = a(1 - r) - c (more, if c < 0)."""
+    removed_share = np.broadcast_to(removed_share, ahead.shape)
+    plain = removed_share <= 1e-9
+    k = np.divide(clearing, removed_share, out=np.zeros(ahead.shape), where=~plain)
+    mixed = (ahead + k) * (1 - removed_share) ** weeks - k
+    return np.where(plain, ahead - clearing * weeks, mixed)
 
 
 def projections(history: History, rates: Rates, queue, position, band, waited=None):
@@ -421,8 +540,8 @@ def _project_queue(rates: Rates, q, band, ahead, waited=None) -> np.ndarray:
     of them, and so do same-band joiners whose clocks started before theirs, a share that
     falls the longer a pathway has waited. That share is averaged over the projected wait,
     found in two rounds (the second moves a projection by a few percent at most)."""
-    clearing = rates.treated[q] - rates.joined_ahead[q, band]
-    weeks = project(ahead, clearing, rates.removed_share[q])
+    joining = rates.joined_ahead[q, band]
+    weeks = _drain(rates, q, ahead, joining)
     if waited is None or rates.lag_sums is None:
         return weeks
     waited = np.asarray(waited, dtype=float)
@@ -430,8 +549,20 @@ def _project_queue(rates: Rates, q, band, ahead, waited=None) -> np.ndarray:
     for _ in range(2):
         share = _share_ranking_ahead(rates.lag_sums, q, np.where(known, waited, 0.0), weeks)
         same = np.where(known, rates.joined_same[q, band] * share, 0.0)
-        weeks = project(ahead, clearing - same, rates.removed_share[q])
+        weeks = _drain(rates, q, ahead, joining + same)
     return weeks
+
+
+def _drain(rates: Rates, q, ahead, joining) -> np.ndarray:
+    """`project` for queue index `q` with `joining` ahead a week, and the planned capacity
+    changes, if any, from the weeks they start."""
+    if rates.capacity is None:
+        return project(ahead, rates.treated[q] - joining, rates.removed_share[q])
+    clearing = [
+        rates.treated[q] * rates.capacity[q, i] - joining for i in range(len(rates.capacity_from))
+    ]
+    later = list(zip(rates.capacity_from[1:].tolist(), clearing[1:], strict=True))
+    return project(ahead, clearing[0], rates.removed_share[q], later)
 
 
 def _share_ranking_ahead(lag_sums, q, waited, weeks) -> np.ndarray:
@@ -691,8 +822,19 @@ def _date(start: date, weeks: float) -> date:
     return start + timedelta(days=round(float(weeks) * 7))
 
 
+def next_plans(history: History, after: date) -> list[Plan | None]:
+    """[queue] The first planned capacity change starting after `after` (None if none): the
+    one a patient is told their estimate allows for."""
+    upcoming = [plan for plan in history.plans if plan.starts > after.toordinal()]
+    return [
+        next((p for p in upcoming if p.treatment_function in ("", function)), None)
+        for function in history.queue_functions.tolist()
+    ]
+
+
 def _store(provider, snapshot, rows, history: History, rates: Rates) -> None:
     """Swaps the provider's estimates and queue figures for the new ones, in one transaction."""
+    plans = next_plans(history, snapshot.week_ending)
     with transaction.atomic():
         Estimate.objects.filter(snapshot__provider=provider).delete()
         QueueRates.objects.filter(queue__provider=provider).delete()
@@ -712,9 +854,11 @@ def _store(provider, snapshot, rows, history: History, rates: Rates) -> None:
                 band=band,
                 snapshot=snapshot,
                 weeks_of_history=rates.weeks_used,
-                treated_per_week=float(rates.treated[q]),
+                treated_per_week=float(rates.treated_now()[q]),
                 joined_ahead_per_week=float(rates.joined_ahead[q, band]),
                 removed_share_per_week=float(rates.removed_share[q]),
+                planned_percent=round((plans[q].factor - 1) * 100) if plans[q] else None,
+                planned_from=date.fromordinal(plans[q].starts) if plans[q] else None,
             )
             for q, queue in enumerate(history.queue_ids)
             for band in range(1, BANDS)

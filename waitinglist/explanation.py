@@ -74,6 +74,13 @@ def sentences_for(pathway: Pathway, estimate, position: int | None, rates) -> li
             f"{people_a_week(rates.joined_ahead_per_week).capitalize()} joined ahead of you, "
             "because they needed treatment sooner."
         )
+    if estimate.basis == Estimate.Basis.MODEL and rates and rates.planned_percent:
+        change = rates.planned_percent
+        sentences.append(
+            f"The hospital plans to treat about {abs(change)}% {'more' if change > 0 else 'fewer'}"
+            f" people a week on this list from {rates.planned_from:%B %Y}. Your estimate allows "
+            "for this."
+        )
     if estimate.basis == Estimate.Basis.MODEL:
         sentences.append(
             f"Most people in your place are treated {month_range(estimate.p10, estimate.p90)}."

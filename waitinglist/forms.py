@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 
 from waitinglist.models import PatientResponse
+from waitinglist.treatment_functions import TREATMENT_FUNCTIONS
 
 
 class UploadForm(forms.Form):
@@ -76,3 +77,62 @@ class ResponseForm(forms.Form):
         if data.get("answer") == PatientResponse.Answer.WORSE and not data.get("details"):
             self.add_error("details", "Tell us how your condition has got worse")
         return data
+
+
+class PercentField(forms.IntegerField):
+    """A whole number of percent: "+30%" and "-20 %" are read as 30 and -20."""
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = value.strip().removesuffix("%")
+        return super().to_python(value)
+
+
+class CapacityChangeForm(forms.Form):
+    """A trust admin's planned lasting change in how many patients a week the lists treat."""
+
+    treatment_function = forms.ChoiceField(
+        label="Specialty",
+        required=False,
+        choices=[("", "All specialties")]
+        + [(code, f"{name} ({code})") for code, name in TREATMENT_FUNCTIONS.items()],
+        error_messages={"invalid_choice": "Choose a specialty from the list"},
+    )
+    starts = forms.DateField(
+        label="Starts",
+        help_text="The first day of the change, as DD/MM/YYYY, for example 06/04/2027.",
+        widget=forms.TextInput(attrs={"class": "nhsuk-input--width-10"}),
+        error_messages={
+            "required": "Enter the date the change starts",
+            "invalid": "Enter a real date as DD/MM/YYYY, for example 06/04/2027",
+        },
+    )
+    percent = PercentField(
+        label="Change in patients treated a week (%)",
+        help_text="A whole number from -90 to 300: 30 for 30% more a week, -20 for 20% fewer.",
+        min_value=-90,
+        max_value=300,
+        # A text box, not type="number": browsers refuse "+30%" there, and phones' number
+        # pads often have no minus sign.
+        widget=forms.TextInput(attrs={"class": "nhsuk-input--width-4"}),
+        error_messages={
+            "required": "Enter the change as a percentage, for example 30 or -20",
+            "invalid": "Enter the change as a whole number, for example 30 or -20",
+            # The limits' messages are %-formatted with the limit, so % is written %%.
+            "min_value": "Enter a change from -90%% to 300%%",
+            "max_value": "Enter a change from -90%% to 300%%",
+        },
+    )
+    note = forms.CharField(
+        label="Note (optional)",
+        help_text="What the change is, for your colleagues: for example, new surgical hub opens.",
+        required=False,
+        max_length=200,
+        error_messages={"max_length": "The note must be 200 characters or fewer"},
+    )
+
+    def clean_percent(self) -> int:
+        percent = self.cleaned_data["percent"]
+        if percent == 0:
+            raise forms.ValidationError("Enter a change other than 0%: 0% changes nothing")
+        return percent

@@ -7,7 +7,7 @@ each week adds one narrow `PathwayWeek` row per open pathway (its position and b
 """
 
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
 ods_code_validator = RegexValidator(
@@ -381,9 +381,55 @@ class QueueRates(models.Model):
     treated_per_week = models.FloatField(help_text="Left the list while booked: treated.")
     joined_ahead_per_week = models.FloatField(help_text="Joined in a more urgent band.")
     removed_share_per_week = models.FloatField(help_text="Share of the list removed untreated.")
+    # The next planned capacity change the estimates allowed for (`CapacityChange`), if any.
+    planned_percent = models.SmallIntegerField(null=True)
+    planned_from = models.DateField(null=True)
 
     def __str__(self) -> str:
         return f"queue {self.queue_id} band {self.band}"
+
+
+class CapacityChange(models.Model):
+    """A lasting change, planned ahead, in how many patients a trust's lists treat a week: a
+    new surgical hub, theatres closed for a refit, an insourcing contract ending.
+
+    Estimates allow for it from `starts` on, and only from `known_from`: the day the trust
+    recorded it, so that the back-test replays each past week with the plans known then
+    (docs/estimates.md, "Planned capacity changes").
+    """
+
+    provider = models.ForeignKey(
+        Provider, on_delete=models.CASCADE, related_name="capacity_changes"
+    )
+    treatment_function = models.CharField(
+        max_length=3, blank=True, help_text="Blank: every specialty of the trust."
+    )
+    starts = models.DateField()
+    percent = models.SmallIntegerField(
+        validators=[MinValueValidator(-90), MaxValueValidator(300)],
+        help_text="+30 treats 30% more patients a week from `starts`; -20, 20% fewer.",
+    )
+    known_from = models.DateField()
+    note = models.CharField(max_length=200, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["provider", "starts", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(percent__gte=-90, percent__lte=300),
+                name="capacity_change_percent_in_range",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider.ods_code} {self.percent:+d}% from {self.starts}"
+
+    @property
+    def factor(self) -> float:
+        return 1 + self.percent / 100
 
 
 class PatientLink(models.Model):

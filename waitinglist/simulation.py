@@ -8,6 +8,10 @@ and some treatment out of strict order. Everything follows from the seed.
 
 Scenarios: `steady`; `capacity-step` (capacity 30% higher from half-way); `winter` (deeper
 holiday dips, and strike weeks); `growing` (referrals 12% above capacity).
+
+Beside the extracts and truth.csv it writes capacity-plans.csv: the lasting capacity changes
+the trust planned, as a trust would record them in the workspace (`CapacityChange`). In
+`capacity-step` the step is planned a quarter (PLAN_LEAD_WEEKS) before it starts.
 """
 
 import csv
@@ -26,6 +30,9 @@ SCENARIOS = ("steady", "capacity-step", "winter", "growing")
 MEAN_WAIT_WEEKS = 18  # a backlog's typical mean wait in 2025-26 (NHS England RTT statistics)
 # By how many weeks ahead, what share of a week's slots are already booked.
 BOOKED_BY_WEEKS_AHEAD = {1: 1.0, 2: 0.9, 3: 0.6, 4: 0.3}
+STEP_UP = 1.3  # capacity-step: capacity from half-way, against before
+PLAN_LEAD_WEEKS = 13  # how long before the step the trust records it
+PLAN_COLUMNS = ["treatment_function", "starts", "percent", "known_from", "note"]
 
 
 @dataclass(frozen=True)
@@ -169,7 +176,7 @@ class TrustSimulation:
         if week in self.strikes:
             factor *= 0.55
         if self.scenario == "capacity-step" and week >= self.weeks // 2:
-            factor *= 1.3
+            factor *= STEP_UP
         return max(factor, 0.0)
 
     def _arrivals(self, queue: QueueState) -> int:
@@ -316,4 +323,13 @@ def simulate_trust(
         writer.writerow(["PATIENT_PATHWAY_IDENTIFIER", "left_week_ending", "reason"])
         writer.writerows(trust.truth)
         writer.writerows((p.identifier, "", "still-waiting") for q in trust.queues for p in q.open)
+    with (out / "capacity-plans.csv").open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(PLAN_COLUMNS)
+        if scenario == "capacity-step":
+            # Weeks end on Sundays: the step starts on the Monday of week weeks // 2.
+            starts = first_week + timedelta(weeks=weeks // 2, days=-6)
+            known = starts - timedelta(weeks=PLAN_LEAD_WEEKS)
+            percent = round((STEP_UP - 1) * 100)
+            writer.writerow(["", starts.isoformat(), percent, known.isoformat(), "new capacity"])
     return files

@@ -57,15 +57,21 @@ def import_upload(run_id: int) -> None:
 
 
 @shared_task
-def refresh_estimates(provider_id: int) -> None:
+def refresh_estimates(provider_id: int, after_import: bool = True) -> None:
     """Recomputes a trust's estimates from its latest snapshot (after each import), then
-    starts the digest run."""
+    starts the digest run.
+
+    After a trust admin records or withdraws a planned capacity change (`after_import`
+    False) there is no digest run: this week's digests and alerts go with the next import,
+    which compares the estimates then with what each patient was last told.
+    """
     provider = Provider.objects.filter(pk=provider_id).first()
     if provider is None:  # the trust was removed since the import
         return
     log.info("estimates for %s: %s", provider.ods_code, recompute(provider).summary())
-    # With fresh estimates, subscribers due an update this week or month get it.
-    digests_after_import.delay(provider.pk)
+    if after_import:
+        # With fresh estimates, subscribers due an update this week or month get it.
+        digests_after_import.delay(provider.pk)
 
 
 # Every 4th past week: the accuracy the workspace shows, at a quarter of the full run's cost.

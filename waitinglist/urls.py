@@ -1,6 +1,7 @@
 from django.urls import path
 
 from waitinglist import (
+    capacity_views,
     patient_views,
     practice_views,
     response_views,
@@ -45,6 +46,12 @@ urlpatterns = [
     path("staff/queues/<int:pk>.csv", workspace_views.queue_csv, name="queue_csv"),
     path("staff/engagement/", workspace_views.engagement, name="engagement"),
     path("staff/engagement.csv", workspace_views.engagement_csv, name="engagement_csv"),
+    path("staff/capacity/", capacity_views.capacity_changes, name="capacity_changes"),
+    path(
+        "staff/capacity/<int:pk>/withdraw/",
+        capacity_views.capacity_change_withdraw,
+        name="capacity_change_withdraw",
+    ),
     path("practice/", practice_views.practice_patients, name="practice_patients"),
     path("practice/patients/<int:pk>/", practice_views.patient_summary, name="practice_summary"),
     path(
