@@ -102,6 +102,21 @@ def test_a_simulated_trust_looks_like_a_real_list(tmp_path):
     assert {"treated", "validation", "still-waiting"} <= reasons
 
 
+def test_the_capacity_step_is_planned_a_quarter_ahead_and_other_scenarios_plan_nothing(tmp_path):
+    sunday = date(2026, 11, 22)
+    simulate_trust("RSIM", 10, 3, tmp_path / "s", pathways=300, last_week=sunday)
+    files = simulate_trust(
+        "RSIM", 10, 3, tmp_path / "c", pathways=300, scenario="capacity-step", last_week=sunday
+    )
+    assert list(csv.DictReader((tmp_path / "s" / "capacity-plans.csv").open())) == []
+    [plan] = csv.DictReader((tmp_path / "c" / "capacity-plans.csv").open())
+    # The step's first week is the 6th of 10 (week 5 from 0): it starts on that week's Monday.
+    sixth_week = date.fromisoformat(files[5].stem.removeprefix("RSIM-"))
+    assert plan["starts"] == (sixth_week - timedelta(days=6)).isoformat()
+    assert plan["known_from"] == (sixth_week - timedelta(days=6, weeks=13)).isoformat()
+    assert (plan["treatment_function"], plan["percent"]) == ("", "30")
+
+
 @pytest.mark.django_db
 def test_simulated_weeks_import_cleanly_and_agree_with_the_truth(tmp_path, trust):
     files = simulate_trust("RXX", 5, 11, tmp_path, pathways=600, last_week=date(2026, 11, 22))
