@@ -67,3 +67,32 @@ def test_a_patient_answers_the_page_question_and_is_thanked(page, tmp_path):
     stored = PageFeedback.objects.get()
     assert stored.user == patient and stored.answered
     assert stored.at.date() in (date.today(), timezone.now().date())
+
+
+def test_a_trust_admin_records_and_withdraws_a_planned_capacity_change(page):
+    trust = ProviderFactory(ods_code="RXX")
+    admin = UserFactory(role=Role.TRUST_ADMIN, provider=trust, password=PASSWORD)
+    sign_in_staff(page, admin.email)
+
+    page.goto("/staff/")
+    follow(page, page.get_by_role("link", name="Planned capacity changes"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Planned capacity changes")
+    check_page(page)
+    page.get_by_label("Specialty").select_option("110")
+    page.get_by_label("Starts").fill("06/04/2027")
+    page.get_by_label("Change in patients treated a week (%)").fill("0")
+    follow(page, page.get_by_role("button", name="Record the change"))
+    expect(page.get_by_role("alert")).to_contain_text("Enter a change other than 0%")
+    check_page(page)  # the error summary and the field's error, axe-clean
+
+    page.get_by_label("Change in patients treated a week (%)").fill("+30%")
+    page.get_by_label("Note (optional)").fill("New surgical hub")
+    follow(page, page.get_by_role("button", name="Record the change"))
+    expect(page.get_by_text("Recorded: +30% patients treated a week in")).to_be_visible()
+    expect(page.get_by_role("cell", name="New surgical hub")).to_be_visible()
+    check_page(page)
+
+    follow(page, page.get_by_role("button", name="Withdraw the change of +30%"))
+    expect(page.get_by_text("Withdrawn: +30% patients treated a week")).to_be_visible()
+    expect(page.get_by_text("None yet.")).to_be_visible()
+    check_page(page)
