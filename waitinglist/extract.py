@@ -270,7 +270,8 @@ class ExtractReader:
         specialty, list type, priorities, procedure, consultant). Once a valid row has shown a
         combination valid, a row with the same codes needs only its own values checked, here;
         a row with new codes, or that breaks any rule, goes to `_judge`, which checks it whole
-        and names every rule it breaks. Twice as quick for a typical row.
+        and names every rule it breaks. With the quicker NHS check digit, reading and checking
+        a million rows in one process went from 10.6 s to 7.4 s (docs/trust-data.md).
         """
         fields.append("")
         values = tuple(map(str.strip, self._columns(fields)))
