@@ -65,6 +65,10 @@ _ODS = re.compile(r"[A-Z0-9]{3,5}")
 _ORG = re.compile(r"[A-Z0-9]{3,6}")
 _CONSULTANT = re.compile(r"[A-Z0-9]{1,8}")
 _PRIORITY_SPELLING = {code.upper(): code for code in PROCEDURE_PRIORITIES}
+# A plain file this large (`extract_columns.plain`) is checked column by column; a smaller one
+# row by row, which is as quick (30,000 rows, 3.9 MB: 0.18 s against 0.20 s; 8,000 rows:
+# 0.11 s against 0.05 s).
+COLUMNAR_MIN_BYTES = 4 << 20
 # How many combinations of codes `ExtractReader._validate` remembers: a real list has a few
 # thousand; a file with more still reads correctly, only slower.
 _MOST_CODES = 100_000
@@ -208,6 +212,12 @@ class ExtractReader:
         (`copy_text` or `staging_values`) a batch at a time: a large file's in worker processes
         (`extract_workers.py`)."""
         yield stage([self._first], split_by_consultant)
+        if stage is copy_text and self.path.stat().st_size >= COLUMNAR_MIN_BYTES:
+            from waitinglist import extract_columns  # it uses this module's rules
+
+            if extract_columns.plain(self.path):
+                yield from extract_columns.rest_as_copy_text(self, split_by_consultant)
+                return
         yield from rest_in_batches(self, stage, split_by_consultant)
 
     def _read(self) -> Iterator[StagedRow]:
