@@ -132,6 +132,18 @@ def test_damage_half_way_has_the_same_outcome(tmp_path, monkeypatch, damage):
     assert columns == rows
 
 
+def test_a_long_line_and_a_short_one_with_as_many_commas_as_whole_lines_have(tmp_path, monkeypatch):
+    path = write_extract(tmp_path / "week.csv", [pathway(f"C{n}") for n in range(1, 40)])
+    data = path.read_bytes()
+    data = data.replace(b",RXX,C20,", b",RXX,C20,,", 1).replace(b",RXX,C21,", b",RXX,C21", 1)
+    path.write_bytes(data)
+    monkeypatch.setattr(extract_columns, "CHUNK_BYTES", 1 << 20)  # both lines in one chunk
+
+    columns, rows = both(path, monkeypatch)
+
+    assert columns == rows and "line 21 has 20 fields" in rows["refusal"]
+
+
 @pytest.mark.parametrize(
     ("old", "new"),
     [(b"C77,", b'"C77",'), (b"C77,", b"C\xc3\xa977,"), (b"C77,", b"C7\t7,"), (b"C77,", b"C7\\7,"),
