@@ -75,18 +75,18 @@ def rest_as_copy_text(reader: "ExtractReader", split_by_consultant: bool) -> Ite
     first_line = reader._first.line
     with reader.path.open("rb") as raw:
         raw.seek(_bytes_before(reader.path, first_line))
-        carry = b""
-        while block := raw.read(CHUNK_BYTES) or carry:
-            data = carry + block if block is not carry else carry
-            if block is carry:  # the file's last line, with no line break after it
-                carry = b""
-            elif (cut := data.rfind(b"\n") + 1) == 0:
+        carry = b""  # the start of a line that the last read cut short
+        while block := raw.read(CHUNK_BYTES):
+            data = carry + block
+            cut = data.rfind(b"\n") + 1
+            if not cut:
                 carry = data  # no line ends in it yet: read on
                 continue
-            else:
-                data, carry = data[:cut], data[cut:]
+            data, carry = data[:cut], data[cut:]
             yield from _chunk(reader, data, first_line, split_by_consultant)
             first_line += data.count(b"\n")
+        if carry:  # the file's last line, with no line break after it
+            yield from _chunk(reader, carry, first_line, split_by_consultant)
 
 
 def _chunk(reader, data: bytes, first_line: int, split: bool) -> Iterator[str]:
