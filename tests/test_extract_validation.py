@@ -93,6 +93,17 @@ def test_values_are_tidied_as_the_contract_allows(tmp_path, trust):
 
 
 @pytest.mark.django_db
+def test_an_nhs_number_in_another_scripts_digits_is_stored_in_ascii_digits(tmp_path, trust):
+    number = pathway("G1")["NHS_NUMBER"]
+    arabic_indic = "".join(chr(0x0660 + int(digit)) for digit in number)  # "٩٩٩..."
+    result = import_snapshot(
+        write_extract(tmp_path / "week.csv", [pathway("G1", NHS_NUMBER=arabic_indic)])
+    )
+    assert result.rejections == []
+    assert Pathway.objects.get(identifier="G1").patient.nhs_number == number
+
+
+@pytest.mark.django_db
 def test_column_names_match_whatever_their_case_and_extra_columns_are_ignored(tmp_path, trust):
     rows = [{**pathway("G1"), "EXTRA_COLUMN": "x"}]
     header = [name.lower() for name in rows[0]]

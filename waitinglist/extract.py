@@ -26,7 +26,14 @@ from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
-from waitinglist.extract_checks import is_date, opcs_code, uk_mobile, valid_email, valid_nhs_number
+from waitinglist.extract_checks import (
+    ascii_digits,
+    is_date,
+    opcs_code,
+    uk_mobile,
+    valid_email,
+    valid_nhs_number,
+)
 from waitinglist.extract_outcomes import ExtractRefused, Rejection, StagedRow
 from waitinglist.extract_workers import ChunkEnd, rest_in_batches
 from waitinglist.ranking import PRIORITY_TYPES, PROCEDURE_PRIORITIES, band
@@ -321,8 +328,8 @@ class ExtractReader:
             return self._judge(line, values)
         list_type, priority, band, procedure, consultant = codes
         return StagedRow(
-            line, identifier, number, birth_text, function, list_type, clock_text, priority,
-            priority_type, band, procedure, consultant, local_id, tci or None,
+            line, identifier, ascii_digits(number), birth_text, function, list_type, clock_text,
+            priority, priority_type, band, procedure, consultant, local_id, tci or None,
             outpatient or None, validated or None, referrer, email, mobile,
         )  # fmt: skip
 
@@ -412,8 +419,8 @@ class ExtractReader:
             key = (*values[:2], *values[5:7], *values[9:13])
             self._valid_codes[key] = (list_type, priority, ranked_in, procedure, consultant)
         return StagedRow(
-            line, identifier, number, birth_text, function, list_type, clock_text, priority,
-            priority_type, ranked_in, procedure, consultant, local_id, tci or None,
+            line, identifier, ascii_digits(number), birth_text, function, list_type, clock_text,
+            priority, priority_type, ranked_in, procedure, consultant, local_id, tci or None,
             outpatient or None, validated or None, referrer, email, mobile,
         )  # fmt: skip
 

@@ -9,6 +9,7 @@ phonenumbers, Django's validate_email), so that the verdict is always the librar
 
 import functools
 import re
+import unicodedata
 from datetime import date
 
 import nhs_number
@@ -66,6 +67,12 @@ def _group_parts(before: int) -> dict[str, int]:
 
 
 _FIRST_GROUP, _SECOND_GROUP, _THIRD_GROUP = _group_parts(0), _group_parts(3), _group_parts(6)
+
+
+def ascii_digits(number: str) -> str:
+    """A number the library accepted, in ASCII digits: it also accepts the decimal digits of
+    other scripts ("٩٩٩..."), which must be stored as the same NHS number as "999..."."""
+    return number if number.isascii() else "".join(str(unicodedata.decimal(c)) for c in number)
 
 
 def valid_nhs_number(number: str) -> bool:
