@@ -93,6 +93,17 @@ def test_values_are_tidied_as_the_contract_allows(tmp_path, trust):
 
 
 @pytest.mark.django_db
+def test_a_scottish_chi_number_keeps_its_leading_zero(tmp_path, trust):
+    # CHI numbers start with the day of birth (DDMMYY): 01 here. New patients are numbered in
+    # NHS number order.
+    rows = [pathway("G1", NHS_NUMBER="0101701004"), pathway("G2")]
+    result = import_snapshot(write_extract(tmp_path / "week.csv", rows))
+    assert result.rejections == []
+    chi, other = (Pathway.objects.get(identifier=i).patient for i in ("G1", "G2"))
+    assert chi.nhs_number == "0101701004" and chi.pk < other.pk
+
+
+@pytest.mark.django_db
 def test_an_nhs_number_in_another_scripts_digits_is_stored_in_ascii_digits(tmp_path, trust):
     number = pathway("G1")["NHS_NUMBER"]
     arabic_indic = "".join(chr(0x0660 + int(digit)) for digit in number)  # "٩٩٩..."
