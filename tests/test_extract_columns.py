@@ -150,22 +150,51 @@ def test_a_long_line_and_a_short_one_with_as_many_commas_as_whole_lines_have(tmp
     [(b"C77,", b'"C77",'), (b"C77,", b"C\xc3\xa977,"), (b"C77,", b"C7\t7,"), (b"C77,", b"C7\\7,"),
      (b"C77,", b"C7\r7,")],
 )  # fmt: skip
-def test_a_file_that_is_not_plain_is_read_row_by_row(tmp_path, monkeypatch, checked, old, new):
+def test_from_a_chunk_that_is_not_plain_the_rest_is_read_row_by_row(
+    tmp_path, monkeypatch, checked, old, new
+):
     path = write_extract(tmp_path / "week.csv", varied_rows(200, 6))
     path.write_bytes(path.read_bytes().replace(old, new, 1))
+    assert not extract_columns.plain(path.read_bytes())
 
-    assert not extract_columns.plain(path)
     columns, rows = both(path, monkeypatch)
+
+    # Chunks of 3,000 bytes: the rows before C77's chunk were checked column by column.
+    assert columns == rows and 40 < sum(checked) < 77
+
+
+def test_a_quoted_field_over_two_lines_is_read_whole(tmp_path, monkeypatch, checked):
+    path = write_extract(tmp_path / "week.csv", varied_rows(200, 8))
+    data = path.read_bytes().replace(b"C150,", b'"C1\n50",', 1)
+    path.write_bytes(data)
+
+    columns, rows = both(path, monkeypatch)
+
+    assert columns == rows and 100 < sum(checked) < 150
+    assert any(line.startswith(f"{rows['rows_read']}\t") for line in rows["staged"])
+
+
+@pytest.mark.parametrize("start", [b'"C1"', b"C\xc3\xa91"])
+def test_a_file_not_plain_from_the_start_is_read_as_before(
+    tmp_path, monkeypatch, checked, start
+):
+    path = write_extract(tmp_path / "week.csv", varied_rows(50, 9))
+    assert extract_columns.starts_plain(path)
+    path.write_bytes(path.read_bytes().replace(b"C1,", start + b",", 1))
+    assert not extract_columns.starts_plain(path)
+
+    columns, rows = both(path, monkeypatch)
+
     assert columns == rows and checked == []
 
 
-def test_the_plain_scan_never_cuts_a_line_break_in_two(tmp_path, monkeypatch):
+def test_a_lone_carriage_return_at_the_end_is_read_row_by_row(tmp_path, monkeypatch, checked):
     path = write_extract(tmp_path / "week.csv", [pathway(f"C{n}") for n in range(1, 60)])
-    data = path.read_bytes()
-    monkeypatch.setattr(extract_columns, "_SCAN_BYTES", data.index(b"\r\n") + 1)
-    assert extract_columns.plain(path)
-    path.write_bytes(data + b"\r")
-    assert not extract_columns.plain(path)
+    path.write_bytes(path.read_bytes() + b"\r")
+
+    columns, rows = both(path, monkeypatch)
+
+    assert columns == rows and sum(checked) > 30
 
 
 def test_plain_rows_are_staged_as_row_by_row_reading_stages_them(tmp_path, monkeypatch):

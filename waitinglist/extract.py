@@ -222,7 +222,7 @@ class ExtractReader:
         if stage is copy_text and self.path.stat().st_size >= COLUMNAR_MIN_BYTES:
             from waitinglist import extract_columns  # it uses this module's rules
 
-            if extract_columns.plain(self.path):
+            if extract_columns.starts_plain(self.path):
                 yield from extract_columns.rest_as_copy_text(self, split_by_consultant)
                 return
         yield from rest_in_batches(self, stage, split_by_consultant)

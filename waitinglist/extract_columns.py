@@ -9,7 +9,7 @@ same either way. Valid rows leave as COPY text for the staging table.
 The outcome is that of reading the file in one process, row by row: the same staged values,
 rejections, line numbers, counts and refusals, in file order (tests compare the two). A chunk
 with a line that is not one record (blank, or with the wrong number of fields) is read row by
-row. A file that is not plain is not read here at all (`plain`).
+row, and so is the rest of the file from the first chunk that is not plain (`plain`).
 """
 
 import csv
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
 # text between two commas, and without tabs, backslashes or other control characters it needs
 # no escaping in COPY's text format. A carriage return may only end a line (\r\n).
 _PLAIN_BYTES = bytes([*range(0x20, 0x7F), 0x0A, 0x0D]).replace(b'"', b"").replace(b"\\", b"")
-_SCAN_BYTES = 4 << 20
 # A plain file is checked this many bytes at a time: about 65,000 rows of a typical extract.
 # Reading a million rows took 2.14 s, the process peaking at 315 MB (16 MB: 2.04 s, 423 MB;
 # 4 MB: 2.20 s, 242 MB).
@@ -56,16 +55,18 @@ _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _OPCS = r"^([A-Z][0-9]{2})\.?([0-9]{1,2})?$"
 
 
-def plain(path: Path) -> bool:
-    """Whether the whole file is printable ASCII and line breaks (\n or \r\n), with no quotes
-    or backslashes (read a few megabytes at a time)."""
+def plain(data: bytes) -> bool:
+    """Whether a chunk of whole lines is printable ASCII and line breaks (\n or \r\n), with
+    no quotes or backslashes."""
+    return not data.translate(None, _PLAIN_BYTES) and data.count(b"\r") == data.count(b"\r\n")
+
+
+def starts_plain(path: Path) -> bool:
+    """Whether the file's first chunk is plain. A file quoted throughout is read in worker
+    processes (`extract_workers.py`); one plain at the start, here."""
     with path.open("rb") as raw:
-        while block := raw.read(_SCAN_BYTES):
-            if block.endswith(b"\r"):
-                block += raw.read(1)  # so that a \r\n is never cut in two
-            if block.translate(None, _PLAIN_BYTES) or block.count(b"\r") != block.count(b"\r\n"):
-                return False
-    return True
+        data = raw.read(CHUNK_BYTES)
+    return plain(data[: data.rfind(b"\n") + 1])
 
 
 def rest_as_copy_text(reader: "ExtractReader", split_by_consultant: bool) -> Iterator[str]:
@@ -74,7 +75,8 @@ def rest_as_copy_text(reader: "ExtractReader", split_by_consultant: bool) -> Ite
     reader._rest.close()
     first_line = reader._first.line
     with reader.path.open("rb") as raw:
-        raw.seek(_bytes_before(reader.path, first_line))
+        start = _bytes_before(reader.path, first_line)  # where `data` below starts
+        raw.seek(start)
         carry = b""  # the start of a line that the last read cut short
         while block := raw.read(CHUNK_BYTES):
             data = carry + block
@@ -83,10 +85,21 @@ def rest_as_copy_text(reader: "ExtractReader", split_by_consultant: bool) -> Ite
                 carry = data  # no line ends in it yet: read on
                 continue
             data, carry = data[:cut], data[cut:]
+            if not plain(data):
+                break
             yield from _chunk(reader, data, first_line, split_by_consultant)
             first_line += data.count(b"\n")
-        if carry:  # the file's last line, with no line break after it
-            yield from _chunk(reader, carry, first_line, split_by_consultant)
+            start += len(data)
+        else:
+            if not carry:
+                return
+            if plain(carry):  # the file's last line, with no line break after it
+                yield from _chunk(reader, carry, first_line, split_by_consultant)
+                return
+        # Not plain from here on (a quoted field may run over several lines): the rest of the
+        # file row by row. Every line before was plain, so this one starts a record.
+        raw.seek(start)
+        yield from _row_by_row(reader, raw, first_line, split_by_consultant)
 
 
 def _chunk(reader, data: bytes, first_line: int, split: bool) -> Iterator[str]:

@@ -191,8 +191,12 @@ ON CONFLICT (provider_id, treatment_function, list_type, consultant_code) DO NOT
 # new), with what the later statements need to know of the pathway as it was before this
 # week: whether it was on last week's list, whether the extract changed it, and since when it
 # has been booked. Joining the million-row list once, here, instead of in each statement, is
-# most of what keeps a week's import fast.
+# most of what keeps a week's import fast. Only what every row's later statements read is
+# kept (what ranks it, and what the history counts); the few rows written to pathways take
+# the rest of their fields from staging, by line. For 1,016,116 rows the join took 1.3 s
+# instead of 1.7-1.9 s with every field kept, and each later scan of the table is shorter.
 _COPIED = ["patient_id", "queue_id", *PATHWAY_FIELDS]
+_KEPT = ["clock_start", "band"]  # of PATHWAY_FIELDS: the ranking's and the history's
 
 
 def _resolve(sql: dict[str, str], number_new: bool) -> str:
@@ -201,9 +205,9 @@ def _resolve(sql: dict[str, str], number_new: bool) -> str:
     booked = "(p.tci_date, p.outpatient_appointment_date)"
     return f"""
 CREATE {sql["table"]} {RESOLVED} AS
-SELECT s.identifier, s.nhs_number, s.birth_date,
+SELECT s.line, s.identifier, s.nhs_number, s.birth_date,
     CASE WHEN pt.birth_date <> s.birth_date THEN 1 ELSE 0 END AS birth_changed,
-    {", ".join(f"{v} AS {c}" for c, v in zip(_COPIED, new, strict=True))},
+    pt.id AS patient_id, q.id AS queue_id, {", ".join(f"s.{name}" for name in _KEPT)},
     p.id AS known_id,
     CAST({f"COALESCE(p.id, {NEW_PATHWAY_ID})" if number_new else "p.id"} AS integer)
         AS pathway_id,
@@ -221,6 +225,11 @@ JOIN {QUEUE} q ON q.provider_id = %(provider)s AND q.treatment_function = s.trea
     AND q.list_type = s.list_type AND q.consultant_code = s.queue_consultant
 LEFT JOIN {PATHWAY} p ON p.provider_id = %(provider)s AND p.identifier = s.identifier
 """
+
+
+# A written row's fields: those the resolved table kept, and the rest from its staged row.
+def _written_field(name: str) -> str:
+    return f"r.{name}" if name in ("queue_id", *_KEPT) else f"s.{name}"
 
 
 # One patient per NHS number; the birth date follows the latest extract (the latest date,
@@ -267,9 +276,9 @@ _NEW_PATIENT_OF_ROW = (
 # A known pathway is rewritten only where the extract changed it (or it had left).
 _UPDATE_PATHWAYS = f"""
 UPDATE {PATHWAY} SET patient_id = COALESCE(r.patient_id, np.id),
-    {", ".join(f"{c} = r.{c}" for c in _COPIED[1:])},
+    {", ".join(f"{c} = {_written_field(c)}" for c in _COPIED[1:])},
     left_snapshot_id = NULL, booked_snapshot_id = r.booked_snapshot_id
-FROM {RESOLVED} r {_NEW_PATIENT_OF_ROW}
+FROM {RESOLVED} r JOIN {STAGING} s ON s.line = r.line {_NEW_PATIENT_OF_ROW}
 WHERE {PATHWAY}.id = r.pathway_id AND r.changed = 1
 """
 
@@ -279,8 +288,8 @@ INSERT INTO {PATHWAY} (
     {", ".join(_COPIED)}
 )
 SELECT r.pathway_id, %(provider)s, r.identifier, %(snapshot)s, r.booked_snapshot_id, NULL,
-    COALESCE(r.patient_id, np.id), {", ".join(f"r.{c}" for c in _COPIED[1:])}
-FROM {RESOLVED} r {_NEW_PATIENT_OF_ROW}
+    COALESCE(r.patient_id, np.id), {", ".join(_written_field(c) for c in _COPIED[1:])}
+FROM {RESOLVED} r JOIN {STAGING} s ON s.line = r.line {_NEW_PATIENT_OF_ROW}
 WHERE r.known_id IS NULL
 """
 
