@@ -175,9 +175,7 @@ def test_a_quoted_field_over_two_lines_is_read_whole(tmp_path, monkeypatch, chec
 
 
 @pytest.mark.parametrize("start", [b'"C1"', b"C\xc3\xa91"])
-def test_a_file_not_plain_from_the_start_is_read_as_before(
-    tmp_path, monkeypatch, checked, start
-):
+def test_a_file_not_plain_from_the_start_is_read_as_before(tmp_path, monkeypatch, checked, start):
     path = write_extract(tmp_path / "week.csv", varied_rows(50, 9))
     assert extract_columns.starts_plain(path)
     path.write_bytes(path.read_bytes().replace(b"C1,", start + b",", 1))
