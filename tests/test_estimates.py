@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from tests.extracts import WEEK, pathway, week_of, write_extract
 from waitinglist import estimates
-from waitinglist.explanation import explain, month_range, ordinal, people_a_week
+from waitinglist.explanation import explain, month_range, ordinal, people_a_week, sentences_for
 from waitinglist.models import CapacityChange, Estimate, Pathway, PathwayWeek, QueueRates
 from waitinglist.simulation import simulate_trust
 
@@ -168,6 +168,38 @@ def test_a_queue_that_lately_moves_faster_gets_shorter_projections_and_only_that
     weeks = estimates.projections(history, rates, np.array([1, 2]), np.array([501, 501]), [5, 5])
     assert weeks[0] == pytest.approx(50 / after[0])  # 500 ahead at 10 a week, sped up
     assert weeks[1] == pytest.approx(50 / after[1])
+
+
+def test_a_queue_whose_pace_changed_for_good_gets_a_wider_range_and_only_that_queue():
+    history = steady_history()
+    slower = np.where(np.arange(40) >= 28, 5.0, 10.0)  # half the pace from week 28, for good
+    attach_moving_pathways(history, {1: slower, 2: np.full(40, 10.0)})
+    rates = estimates.rates_at(history, 39)
+    assert rates.pace[0] < np.exp(-estimates.FLUX_FROM)
+    assert rates.pace[1] == pytest.approx(1.0, abs=0.05)
+    widen = estimates.range_widening(history, rates, np.array([1, 2, 1]))
+    excess = abs(np.log(rates.pace[0])) - estimates.FLUX_FROM
+    assert widen == pytest.approx([estimates.FLUX_WIDENING * excess, 0.0, widen[0]])
+
+    spread = estimates.Spread(500, np.tile([-0.2, 0.0, 0.3], (2, len(estimates.STRATA), 1)))
+    weeks, band = np.array([20.0, 20.0]), np.array([5, 5])
+    plain, wider = spread.apply(weeks, band), spread.apply(weeks, band, widen[:2])
+    assert wider[0, 1] == plain[0, 1]  # the middle date stays
+    assert wider[0, 0] < plain[0, 0] and wider[0, 2] > plain[0, 2]
+    assert (wider[1] == plain[1]).all()
+    assert np.log((wider[0, 2] + 1) / 21) == pytest.approx(0.3 + widen[0])
+
+
+def test_no_change_in_pace_leaves_the_range_alone_and_a_great_one_widens_it_at_most_so_far():
+    history = steady_history(queues=3)
+    rates = estimates.Rates(
+        30, np.full(3, 10.0), np.zeros((3, estimates.BANDS)), np.zeros(3),
+        pace=np.array([1.1, 1 / 1.1, 4.0]),
+    )  # fmt: skip
+    widen = estimates.range_widening(history, rates, np.array([1, 2, 3]))
+    assert widen == pytest.approx([0.0, 0.0, estimates.FLUX_MOST])
+    rates.pace = None  # a trust's first weeks: no pace yet
+    assert estimates.range_widening(history, rates, np.array([1, 2, 3])) == 0.0
 
 
 def test_pace_pairs_only_pathways_still_ranked_later():
@@ -441,6 +473,28 @@ def test_explanation_for_a_modelled_and_a_booked_pathway(tmp_path, trust):
     assert f"{modelled.p50:%B} is most likely." in text
     booked = Estimate.objects.filter(basis="booked").select_related("pathway__queue").first()
     assert f"Your date is booked: {booked.p50:%-d %B %Y}." in explain(booked.pathway)
+
+
+@pytest.mark.django_db
+def test_the_patient_is_told_why_their_range_is_wider(tmp_path, trust):
+    import_simulated(tmp_path, weeks=30)
+    estimate = Estimate.objects.filter(basis="model").select_related("pathway__queue").first()
+    rates = QueueRates.objects.get(queue=estimate.pathway.queue, band=estimate.pathway.band)
+    history = estimates.load_history(trust)
+    widened = estimates.range_widening(history, estimates.rates_at(history, history.weeks - 1),
+                                       np.array([rates.queue_id]))  # fmt: skip
+    assert (rates.pace_change_percent is None) == (np.atleast_1d(widened)[0] == 0)
+    told = "your range of dates is wider"
+
+    rates.pace_change_percent = None
+    assert told not in " ".join(sentences_for(estimate.pathway, estimate, 12, rates))
+    rates.pace_change_percent = -22
+    text = " ".join(sentences_for(estimate.pathway, estimate, 12, rates))
+    assert "Lately this list has moved about 22% more slowly than usual. Until we can see " in text
+    rates.pace_change_percent = 18
+    assert "moved about 18% faster than usual" in " ".join(
+        sentences_for(estimate.pathway, estimate, 12, rates)
+    )
 
 
 @pytest.mark.django_db

@@ -235,9 +235,10 @@ def _predict(history, sample, outcomes, o: int, ranked) -> dict[str, np.ndarray]
     ours = blank.copy()
     if rates.weeks_used >= estimates.MIN_WEEKS and spread is not None:
         weeks = estimates.projections(history, rates, queue, position, band, waited)
+        widen = np.broadcast_to(estimates.range_widening(history, rates, queue), (n,))
         finite = np.isfinite(weeks)
         ours[finite] = estimates.in_queue_order(
-            spread.apply(weeks[finite], band[finite]),
+            spread.apply(weeks[finite], band[finite], widen[finite]),
             queue[finite],
             band[finite],
             position[finite],

@@ -70,6 +70,12 @@ PROGRESS_SAMPLE = 250_000  # sampled pathway-weeks that measure it (all, in a sm
 PROGRESS_PRIOR_PAIRS = 20.0  # a queue with few pairs leans on the whole trust's pace
 PACE_LIMIT = 4.0  # the recent pace never changes a projection more than 4 times
 LAG_WEEKS = 104  # a joiner whose clock had run this long or longer counts as this long
+# A queue whose recent pace is off its usual pace by more than log(1.13) is changing: its
+# p10 and p90 move apart by 1.5 times the excess, on the spread's log scale, at most 0.5
+# (dates 1.65 times as far either way).
+FLUX_FROM = 0.12
+FLUX_WIDENING = 1.5
+FLUX_MOST = 0.5
 
 
 @dataclass
@@ -608,10 +614,22 @@ class Spread:
     treated: int
     table: np.ndarray  # [urgent?, length group, quantile]
 
-    def apply(self, weeks: np.ndarray, band: np.ndarray) -> np.ndarray:
+    def apply(self, weeks: np.ndarray, band: np.ndarray, widen=0.0) -> np.ndarray:
         """[pathway, quantile] weeks from the week of the estimate."""
-        z = self.table[_urgency(band), _length_group(weeks)]
+        z = self.table[_urgency(band), _length_group(weeks)].copy()
+        z[:, 0] -= widen
+        z[:, -1] += widen
         return np.maximum(np.exp(z) * (weeks[:, None] + 1) - 1, 0.0)
+
+
+def range_widening(history: History, rates: Rates, queue) -> np.ndarray | float:
+    """[pathway] How far apart to move p10 and p90, on the spread's log scale (step 6 of
+    docs/estimates.md): a queue whose recent pace is off its usual one by more than
+    FLUX_FROM is changing, and nobody yet knows where it will settle."""
+    if rates.pace is None:
+        return 0.0
+    change = np.abs(np.log(rates.pace[history.queue_index(queue)]))
+    return np.minimum(FLUX_WIDENING * np.maximum(change - FLUX_FROM, 0.0), FLUX_MOST)
 
 
 def in_queue_order(weeks: np.ndarray, queue, band, position) -> np.ndarray:
@@ -796,7 +814,8 @@ def recompute(provider: Provider) -> Result:
     dates = np.full((len(current), 3), np.nan)
     if enough:
         queue, position, band = numbers[:, 1:4].T
-        dates = in_queue_order(spread.apply(weeks, band), queue, band, position)
+        widen = range_widening(history, rates, queue)
+        dates = in_queue_order(spread.apply(weeks, band, widen), queue, band, position)
     # A booked date already past at the snapshot is a stale booking: estimate as unbooked.
     earliest = snapshot.week_ending - timedelta(days=6)
     result, rows = Result(snapshot), []
@@ -835,6 +854,8 @@ def next_plans(history: History, after: date) -> list[Plan | None]:
 def _store(provider, snapshot, rows, history: History, rates: Rates) -> None:
     """Swaps the provider's estimates and queue figures for the new ones, in one transaction."""
     plans = next_plans(history, snapshot.week_ending)
+    widened = np.atleast_1d(range_widening(history, rates, history.queue_ids)) > 0
+    pace = rates.pace if rates.pace is not None else np.ones(len(history.queue_ids))
     with transaction.atomic():
         Estimate.objects.filter(snapshot__provider=provider).delete()
         QueueRates.objects.filter(queue__provider=provider).delete()
@@ -859,6 +880,7 @@ def _store(provider, snapshot, rows, history: History, rates: Rates) -> None:
                 removed_share_per_week=float(rates.removed_share[q]),
                 planned_percent=round((plans[q].factor - 1) * 100) if plans[q] else None,
                 planned_from=date.fromordinal(plans[q].starts) if plans[q] else None,
+                pace_change_percent=round((pace[q] - 1) * 100) if widened[q] else None,
             )
             for q, queue in enumerate(history.queue_ids)
             for band in range(1, BANDS)

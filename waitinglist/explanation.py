@@ -81,6 +81,13 @@ def sentences_for(pathway: Pathway, estimate, position: int | None, rates) -> li
             f" people a week on this list from {rates.planned_from:%B %Y}. Your estimate allows "
             "for this."
         )
+    if estimate.basis == Estimate.Basis.MODEL and rates and rates.pace_change_percent:
+        change = rates.pace_change_percent
+        sentences.append(
+            f"Lately this list has moved about {abs(change)}% "
+            f"{'faster' if change > 0 else 'more slowly'} than usual. Until we can see whether "
+            "that lasts, your range of dates is wider."
+        )
     if estimate.basis == Estimate.Basis.MODEL:
         sentences.append(
             f"Most people in your place are treated {month_range(estimate.p10, estimate.p90)}."

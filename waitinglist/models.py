@@ -384,6 +384,9 @@ class QueueRates(models.Model):
     # The next planned capacity change the estimates allowed for (`CapacityChange`), if any.
     planned_percent = models.SmallIntegerField(null=True)
     planned_from = models.DateField(null=True)
+    # How much faster (+) or slower (-) than usual the list has moved lately, in percent, where
+    # that change made the estimates' ranges wider (docs/estimates.md, step 6); else None.
+    pace_change_percent = models.SmallIntegerField(null=True)
 
     def __str__(self) -> str:
         return f"queue {self.queue_id} band {self.band}"
