@@ -187,6 +187,55 @@ def test_queue_waits_count_every_pathway_that_waited_the_same_days(tmp_path, tru
     assert week.p92_wait_days == 40  # ceil(0.92 x 7) = the 7th
 
 
+def every_field(n: int) -> dict[str, str]:
+    """Every optional column of the extract set, differently for each `n`."""
+    return {
+        "LOCAL_PATIENT_IDENTIFIER": f"H{n}",
+        "Procedure_Priority_Code": ["P2", "P3", "P4"][n % 3],
+        "PRIORITY_TYPE_CODE": str(1 + n % 2),
+        "Proposed_Procedure_OPCS_Code": f"W3{n % 10}.{n % 7}",
+        "CONSULTANT_CODE": f"C{n}",
+        "TCI_Date": (WEEK + timedelta(weeks=n)).isoformat(),
+        "Outpatient_Future_Appointment_Date": (WEEK + timedelta(days=n)).isoformat(),
+        "Last_PAS_Validation_Date": (WEEK - timedelta(days=n)).isoformat(),
+        "ORGANISATION_IDENTIFIER_REFERRING_ORGANISATION": f"Y{n:05d}",
+        "Patient_Email_Address": f"p{n}@example.com",
+        "Patient_Mobile_Number": f"07700 900{n:03d}",
+    }
+
+
+def stored(identifier: str) -> tuple:
+    p = Pathway.objects.get(identifier=identifier)
+    return (
+        p.local_patient_identifier, p.procedure_priority, p.priority_type, p.procedure_code,
+        p.consultant_code, p.tci_date.isoformat(), p.outpatient_appointment_date.isoformat(),
+        p.last_validated.isoformat(), p.referring_organisation, p.email, p.mobile,
+    )  # fmt: skip
+
+
+def expected(n: int) -> tuple:
+    fields = every_field(n)
+    return (
+        *(fields[c] for c in list(fields)[:5]), *(fields[c] for c in list(fields)[5:10]),
+        f"+447700900{n:03d}",
+    )  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_every_field_is_stored_in_a_first_week_and_in_a_later_one(tmp_path, trust):
+    """A trust's first list and later weeks' new and changed pathways are written by
+    different statements (`history._insert_pathways`)."""
+    import_rows(tmp_path, [pathway("F1", **every_field(1)), pathway("F2", **every_field(2))])
+    assert [stored("F1"), stored("F2")] == [expected(1), expected(2)]
+    rows = [
+        pathway("F1", **every_field(3)),  # every field changed
+        pathway("F2", **every_field(2)),  # none changed
+        pathway("F4", **every_field(4)),  # new
+    ]
+    import_rows(tmp_path, week_of(rows, WEEK + timedelta(weeks=1)), name="2.csv")
+    assert [stored("F1"), stored("F2"), stored("F4")] == [expected(3), expected(2), expected(4)]
+
+
 @pytest.mark.django_db
 def test_the_import_records_the_week_each_booked_date_first_appeared(tmp_path, trust):
     tci = "TCI_Date"

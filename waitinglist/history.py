@@ -154,7 +154,7 @@ def record_week(provider: Provider, snapshot: Snapshot, previous: Snapshot | Non
             cursor.execute(f"CREATE INDEX {NEW_PATIENTS}_nhs ON {NEW_PATIENTS} (nhs_number)")
         if postgres and not number_now:
             cursor.execute(_NUMBER_NEW_PATHWAYS, params)  # SQLite numbers them as it inserts them
-        for statement in (_UPDATE_PATHWAYS, _INSERT_PATHWAYS):
+        for statement in (_UPDATE_PATHWAYS, _insert_pathways(every_field_kept=number_now)):
             cursor.execute(statement, params)
         if not postgres:
             cursor.execute(_NEW_IDS, params)
@@ -191,23 +191,27 @@ ON CONFLICT (provider_id, treatment_function, list_type, consultant_code) DO NOT
 # new), with what the later statements need to know of the pathway as it was before this
 # week: whether it was on last week's list, whether the extract changed it, and since when it
 # has been booked. Joining the million-row list once, here, instead of in each statement, is
-# most of what keeps a week's import fast. Only what every row's later statements read is
-# kept (what ranks it, and what the history counts); the few rows written to pathways take
-# the rest of their fields from staging, by line. For 1,016,116 rows the join took 1.3 s
-# instead of 1.7-1.9 s with every field kept, and each later scan of the table is shorter.
+# most of what keeps a week's import fast. In a later week only what every row's later
+# statements read is kept (what ranks it, and what the history counts); the few rows written
+# to pathways take the rest of their fields from staging, by line: for 1,016,116 rows the
+# join took 1.4 s instead of 1.6 s with every field kept. A trust's first list writes every
+# row to pathways, and keeps every field (fetching them again cost 1.2 s).
 _COPIED = ["patient_id", "queue_id", *PATHWAY_FIELDS]
 _KEPT = ["clock_start", "band"]  # of PATHWAY_FIELDS: the ranking's and the history's
 
 
 def _resolve(sql: dict[str, str], number_new: bool) -> str:
+    """The resolving join; `number_new` (a trust's first list, on PostgreSQL) numbers the
+    new pathways as it goes and keeps every field."""
     new = ["pt.id", "q.id", *(f"s.{name}" for name in PATHWAY_FIELDS)]
+    kept = PATHWAY_FIELDS if number_new else _KEPT
     known = ", ".join(f"p.{column}" for column in [*_COPIED, "left_snapshot_id"])
     booked = "(p.tci_date, p.outpatient_appointment_date)"
     return f"""
 CREATE {sql["table"]} {RESOLVED} AS
 SELECT s.line, s.identifier, s.nhs_number, s.birth_date,
     CASE WHEN pt.birth_date <> s.birth_date THEN 1 ELSE 0 END AS birth_changed,
-    pt.id AS patient_id, q.id AS queue_id, {", ".join(f"s.{name}" for name in _KEPT)},
+    pt.id AS patient_id, q.id AS queue_id, {", ".join(f"s.{name}" for name in kept)},
     p.id AS known_id,
     CAST({f"COALESCE(p.id, {NEW_PATHWAY_ID})" if number_new else "p.id"} AS integer)
         AS pathway_id,
@@ -228,8 +232,8 @@ LEFT JOIN {PATHWAY} p ON p.provider_id = %(provider)s AND p.identifier = s.ident
 
 
 # A written row's fields: those the resolved table kept, and the rest from its staged row.
-def _written_field(name: str) -> str:
-    return f"r.{name}" if name in ("queue_id", *_KEPT) else f"s.{name}"
+def _written_field(name: str, every_field_kept: bool = False) -> str:
+    return f"r.{name}" if every_field_kept or name in ("queue_id", *_KEPT) else f"s.{name}"
 
 
 # One patient per NHS number; the birth date follows the latest extract (the latest date,
@@ -282,16 +286,21 @@ FROM {RESOLVED} r JOIN {STAGING} s ON s.line = r.line {_NEW_PATIENT_OF_ROW}
 WHERE {PATHWAY}.id = r.pathway_id AND r.changed = 1
 """
 
-_INSERT_PATHWAYS = f"""
+
+def _insert_pathways(every_field_kept: bool) -> str:
+    staged = "" if every_field_kept else f"JOIN {STAGING} s ON s.line = r.line"
+    fields = ", ".join(_written_field(c, every_field_kept) for c in _COPIED[1:])
+    return f"""
 INSERT INTO {PATHWAY} (
     id, provider_id, identifier, first_snapshot_id, booked_snapshot_id, left_snapshot_id,
     {", ".join(_COPIED)}
 )
 SELECT r.pathway_id, %(provider)s, r.identifier, %(snapshot)s, r.booked_snapshot_id, NULL,
-    COALESCE(r.patient_id, np.id), {", ".join(_written_field(c) for c in _COPIED[1:])}
-FROM {RESOLVED} r JOIN {STAGING} s ON s.line = r.line {_NEW_PATIENT_OF_ROW}
+    COALESCE(r.patient_id, np.id), {fields}
+FROM {RESOLVED} r {staged} {_NEW_PATIENT_OF_ROW}
 WHERE r.known_id IS NULL
 """
+
 
 NEW_PATHWAY_ID = "nextval(CAST(%(pathway_ids)s AS regclass))"
 # In identifier order: the parallel join returns rows in no fixed order, and ids must not
