@@ -46,7 +46,8 @@ them into its own SQLite database there, runs `waitinglist.backtest.run` and pri
 method's figures as JSON, as benchmarks/backtest_scenarios.py does. A row the import rejects
 stops the run (the import is strict by contract: fix the generator). The folder is kept: a
 second run only back-tests. One CSV row per run is printed, with the bar of
-backtest_scenarios.py: `yes`, or `no:` and the failed parts (error, p50, p10-p90, estimated).
+backtest_scenarios.py: `yes`, or `no:` and the failed parts (error, p50, p10-p90, estimated);
+then, for a variant run with several seeds, a row `all` over every estimate of its runs.
 """
 
 import argparse
@@ -64,7 +65,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from backtest_scenarios import TABLE_COLUMNS, result_cells  # the same table and bar
+from backtest_scenarios import TABLE_COLUMNS, pooled, result_cells  # the same table and bar
 
 ROOT = Path(__file__).resolve().parent.parent
 PROVIDER = "RXQ"
@@ -687,6 +688,7 @@ import glob, io, json, re, sys, time
 import django
 django.setup()
 from django.core.management import call_command
+import backtest_scenarios
 from waitinglist import backtest
 from waitinglist.models import Provider
 folder, step = sys.argv[1:3]
@@ -704,6 +706,7 @@ if not glob.glob(folder + "/done"):
     open(folder + "/done", "w").close()
 imported = time.perf_counter()
 result = backtest.run(Provider.objects.get(ods_code="{PROVIDER}"), step=int(step))
+backtest_scenarios.save_scores(result.scores, folder)
 print(json.dumps({{"import_seconds": imported - started,
                   "backtest_seconds": time.perf_counter() - imported}}))
 print(json.dumps({{m: s.figures() for m, s in result.scores.items()}}))
@@ -734,7 +737,7 @@ def backtest(folder: Path, step: int) -> tuple[dict, dict]:
         "SECRET_KEY": "independent-trusts-backtest-only-not-a-secret-" + "x" * 14,
         "DEBUG": "off",
         "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "benchmarks")]),
     }
     command = [sys.executable, "-c", CHILD, str(folder), str(step)]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True)
@@ -761,6 +764,7 @@ def main() -> None:
         print(f"variant,seed,{TABLE_COLUMNS},seconds")
     for variant in args.variants:
         pathways = SMALL_PATHWAYS if variant == "small" else args.pathways
+        folders = []
         for seed in args.seeds:
             folder = (args.dir / f"{variant}-{seed}").resolve()
             folder.mkdir(parents=True, exist_ok=True)
@@ -777,6 +781,10 @@ def main() -> None:
                 file=sys.stderr,
                 flush=True,
             )
+            folders.append(folder)
+        if len(folders) > 1:
+            # The variant over all its seeds' estimates at once: its result, not one draw.
+            print(",".join([variant, "all", *result_cells(pooled(folders)), ""]), flush=True)
 
 
 if __name__ == "__main__":
