@@ -108,7 +108,7 @@ print(json.dumps(backtest_scenarios.pooled_figures([Path(f) for f in sys.argv[1:
 
 
 def child_env(folder: Path) -> dict:
-    """A child's environment: Django on the run's own SQLite database, and this folder on
+    """A child's environment: Django on the run's own SQLite database, and benchmarks/ on
     the path (for `save_scores` and `pooled_figures`)."""
     return {
         **os.environ,
