@@ -214,11 +214,8 @@ def stored(identifier: str) -> tuple:
 
 
 def expected(n: int) -> tuple:
-    fields = every_field(n)
-    return (
-        *(fields[c] for c in list(fields)[:5]), *(fields[c] for c in list(fields)[5:10]),
-        f"+447700900{n:03d}",
-    )  # fmt: skip
+    """`stored` of a pathway written from `every_field(n)`: the mobile in international form."""
+    return (*list(every_field(n).values())[:10], f"+447700900{n:03d}")
 
 
 @pytest.mark.django_db

@@ -231,8 +231,8 @@ LEFT JOIN {PATHWAY} p ON p.provider_id = %(provider)s AND p.identifier = s.ident
 """
 
 
-# A written row's fields: those the resolved table kept, and the rest from its staged row.
 def _written_field(name: str, every_field_kept: bool = False) -> str:
+    """A written row's field: from the resolved table if it kept it, else from staging."""
     return f"r.{name}" if every_field_kept or name in ("queue_id", *_KEPT) else f"s.{name}"
 
 
