@@ -6,6 +6,7 @@ PostgreSQL and on SQLite; the few differences between them are in `_dialect()`.
 
 from django.db import connection
 
+from waitinglist.bulk_load import has_rows, indexes_built_after
 from waitinglist.models import Provider, Snapshot
 
 STAGING = "waitinglist_staging"
@@ -130,6 +131,8 @@ def record_week(provider: Provider, snapshot: Snapshot, previous: Snapshot | Non
             )
             params["pathway_ids"], params["patient_ids"] = cursor.fetchone()
         cursor.execute(_UPSERT_QUEUES, params)
+        # Tables with no rows at all (the first import into a new portal) are filled in bulk.
+        empty = {t: postgres and not has_rows(cursor, t) for t in (PATIENT, PATHWAY, PATHWAY_WEEK)}
         for table in WORK_TABLES:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
         if postgres:
@@ -148,20 +151,23 @@ def record_week(provider: Provider, snapshot: Snapshot, previous: Snapshot | Non
             analyze_work_table(cursor, RESOLVED)
         cursor.execute(_UPDATE_BIRTH_DATES, params)
         cursor.execute(_NEW_PATIENTS.format(**sql), params)
-        cursor.execute(_INSERT_PATIENTS, params)
+        with indexes_built_after(cursor, PATIENT, empty=empty[PATIENT]):
+            cursor.execute(_INSERT_PATIENTS, params)
         if not postgres:
             cursor.execute(_NEW_PATIENT_IDS, params)
             cursor.execute(f"CREATE INDEX {NEW_PATIENTS}_nhs ON {NEW_PATIENTS} (nhs_number)")
         if postgres and not number_now:
             cursor.execute(_NUMBER_NEW_PATHWAYS, params)  # SQLite numbers them as it inserts them
-        for statement in (_UPDATE_PATHWAYS, _insert_pathways(every_field_kept=number_now)):
-            cursor.execute(statement, params)
+        with indexes_built_after(cursor, PATHWAY, empty=empty[PATHWAY]):
+            for statement in (_UPDATE_PATHWAYS, _insert_pathways(every_field_kept=number_now)):
+                cursor.execute(statement, params)
         if not postgres:
             cursor.execute(_NEW_IDS, params)
             # Without it (and the column's integer type) SQLite plans the leavers' NOT
             # EXISTS as a scan of this table per pathway: minutes for 50,000 rows.
             cursor.execute(f"CREATE INDEX {RESOLVED}_pathway ON {RESOLVED} (pathway_id)")
-        cursor.execute(_RANK_AND_RECORD.format(**sql), params)
+        with indexes_built_after(cursor, PATHWAY_WEEK, empty=empty[PATHWAY_WEEK]):
+            cursor.execute(_RANK_AND_RECORD.format(**sql), params)
         cursor.execute(_FIND_LEAVERS.format(**sql), params)
         cursor.execute(_RECORD_LEAVERS, params)
         leavers = cursor.rowcount
