@@ -3,12 +3,15 @@
     .venv/bin/python benchmarks/import_speed.py snapshot --pathways 1000000   # PostgreSQL
     .venv/bin/python benchmarks/import_speed.py year --pathways 200000        # PostgreSQL
     .venv/bin/python benchmarks/import_speed.py sqlite --pathways 50000       # SQLite
+    .venv/bin/python benchmarks/import_speed.py statements --pathways 1000000 # by statement
 
 `snapshot` imports one synthetic snapshot and, in the same run, times a bare `COPY` of the same
 file into an unindexed table of text columns: it prints both and their ratio (the target is 8
 or less), and the import's peak memory (target under 1 GB). `year` imports 52 weekly snapshots
 (target under 15 minutes). `sqlite` imports one snapshot into a new SQLite file (target under
-30 seconds). PostgreSQL is reached through BENCH_DATABASE_URL (default
+30 seconds). `statements` imports the same two weeks as `snapshot` and prints, for each, every
+SQL statement that took a tenth of a second or more, in order: where an import's time goes.
+PostgreSQL is reached through BENCH_DATABASE_URL (default
 postgres://postgres@127.0.0.1:5432/waitwell_bench), a database this script drops and recreates.
 """
 
@@ -110,6 +113,32 @@ def bare_copy_seconds(url: str, path: Path) -> float:
         return time.perf_counter() - start
 
 
+# Run by `manage.py shell` for `statements`: the import, each statement timed on the way.
+STATEMENTS = """
+import time
+from django.db import connection
+from waitinglist.importer import import_snapshot
+timings = []
+def timed(execute, sql, params, many, context):
+    started = time.perf_counter()
+    try:
+        return execute(sql, params, many, context)
+    finally:
+        timings.append((time.perf_counter() - started, " ".join(sql.split())[:90]))
+started = time.perf_counter()
+with connection.execute_wrapper(timed):
+    summary = import_snapshot({path!r}).summary()
+total = time.perf_counter() - started
+print(summary)
+for seconds, sql in timings:
+    if seconds >= 0.1:
+        print(f"  {{seconds:6.2f}} s  {{sql}}")
+rest = total - sum(seconds for seconds, _ in timings)
+print(f"  {{rest:6.2f}} s  the rest: reading, checking and COPYing the file into staging, commit")
+print(f"  {{total:6.2f}} s  in all")
+"""
+
+
 def simulate(work: Path, weeks: int, pathways: int) -> list[Path]:
     start = time.perf_counter()
     files = simulate_trust(PROVIDER, weeks, 1, work / "extracts", pathways, last_week=LAST_WEEK)
@@ -122,7 +151,7 @@ def simulate(work: Path, weeks: int, pathways: int) -> list[Path]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["snapshot", "year", "sqlite"])
+    parser.add_argument("mode", choices=["snapshot", "year", "sqlite", "statements"])
     parser.add_argument("--pathways", type=int, default=None)
     args = parser.parse_args()
     pg_url = os.environ.get(
@@ -130,11 +159,16 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory(prefix="waitwell-bench-") as tmp:
         work = Path(tmp)
-        if args.mode == "snapshot":
+        if args.mode in ("snapshot", "statements"):
             # Two weeks: the first import of a list (all inserts) and a typical later week.
             first, second = simulate(work, 2, args.pathways or 1_000_000)
             fresh_postgres(pg_url)
             prepare(pg_url, work)
+            if args.mode == "statements":
+                for path in (first, second):
+                    code = STATEMENTS.format(path=str(path))
+                    manage("shell", "--no-imports", "-c", code, database_url=pg_url, var_dir=work)
+                return
             for label, path in (("first week", first), ("next week", second)):
                 copy = bare_copy_seconds(pg_url, path)
                 took = manage(
