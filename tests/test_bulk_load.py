@@ -39,7 +39,7 @@ def definitions(found: dict[str, tuple]) -> dict[str, str]:
 
 
 def index_ids(found: dict[str, tuple]) -> set[int]:
-    return {oid for definition, oid in found.values() if oid}
+    return {oid for _, oid in found.values() if oid}
 
 
 def rows(prefix: str, ods: str = "RXX", n: int = 5) -> list[dict]:
