@@ -1,13 +1,15 @@
 """How fast, and in how much memory, `import_waiting_list` takes a trust's extracts.
 
-    .venv/bin/python benchmarks/import_speed.py snapshot --pathways 1000000   # PostgreSQL
-    .venv/bin/python benchmarks/import_speed.py year --pathways 200000        # PostgreSQL
-    .venv/bin/python benchmarks/import_speed.py sqlite --pathways 50000       # SQLite
-    .venv/bin/python benchmarks/import_speed.py statements --pathways 1000000 # by statement
+    .venv/bin/python benchmarks/import_speed.py snapshot --pathways 1000000 --runs 3 # PostgreSQL
+    .venv/bin/python benchmarks/import_speed.py year --pathways 200000               # PostgreSQL
+    .venv/bin/python benchmarks/import_speed.py sqlite --pathways 50000              # SQLite
+    .venv/bin/python benchmarks/import_speed.py statements --pathways 1000000        # by statement
 
 `snapshot` imports one synthetic snapshot and, in the same run, times a bare `COPY` of the same
 file into an unindexed table of text columns (three times, taking the median): it prints both
 and their ratio (the target is 8 or less), and the import's peak memory (target under 1 GB).
+With `--runs N` it does so N times, each into a new database, and prints the median ratio: on
+this machine the same import's time varies by a third from run to run.
 `year` imports 52 weekly snapshots (target under 15 minutes). `sqlite` imports one snapshot
 into a new SQLite file (target under 30 seconds). `statements` imports the same two weeks as
 `snapshot` and prints, for each, every SQL statement that took a tenth of a second or more, in
@@ -18,6 +20,7 @@ postgres://postgres@127.0.0.1:5432/waitwell_bench), a database this script drops
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -161,6 +164,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("mode", choices=["snapshot", "year", "sqlite", "statements"])
     parser.add_argument("--pathways", type=int, default=None)
+    parser.add_argument(
+        "--runs", type=int, default=1,
+        help="snapshot: import both weeks this many times, each into a new database",
+    )  # fmt: skip
     args = parser.parse_args()
     pg_url = os.environ.get(
         "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/waitwell_bench"
@@ -177,15 +184,27 @@ def main() -> None:
                     code = STATEMENTS.format(path=str(path))
                     manage("shell", "--no-imports", "-c", code, database_url=pg_url, var_dir=work)
                 return
-            for label, path in (("first week", first), ("next week", second)):
-                copy = bare_copy_seconds(pg_url, path)
-                took = manage(
-                    "import_waiting_list", "-v", "2", str(path), database_url=pg_url, var_dir=work
-                )
+            ratios: dict[str, list[float]] = {"first week": [], "next week": []}
+            for run in range(1, args.runs + 1):
+                if run > 1:
+                    fresh_postgres(pg_url)
+                    prepare(pg_url, work)
+                for label, path in (("first week", first), ("next week", second)):
+                    copy = bare_copy_seconds(pg_url, path)
+                    took = manage(
+                        "import_waiting_list", "-v", "2", str(path), database_url=pg_url,
+                        var_dir=work,
+                    )  # fmt: skip
+                    ratios[label].append(took / copy)
+                    print(
+                        f"run {run}, {label}: bare COPY into an unindexed table {copy:.1f} s; "
+                        f"import (checked, ranked, history written) {took:.1f} s; "
+                        f"ratio {took / copy:.1f} (target 8)"
+                    )
+            for label, found in ratios.items():
                 print(
-                    f"{label}: bare COPY into an unindexed table {copy:.1f} s; "
-                    f"import (checked, ranked, history written) {took:.1f} s; "
-                    f"ratio {took / copy:.1f} (target 8)"
+                    f"{label}: median ratio {statistics.median(found):.1f} of {len(found)} "
+                    f"run(s) ({', '.join(f'{ratio:.1f}' for ratio in found)}; target 8)"
                 )
             print(f"peak memory of the import process: {import_peak_mb()} (target under 1 GB)")
         elif args.mode == "year":
