@@ -154,9 +154,18 @@ def test_a_pathway_that_comes_back_is_open_again(tmp_path, trust):
     import_rows(tmp_path, rows, "one.csv")
     import_rows(tmp_path, week_of(rows[:1], WEEK + timedelta(weeks=1)), "two.csv",
                 allow_shrink=True)  # fmt: skip
-    third = import_rows(tmp_path, week_of(rows, WEEK + timedelta(weeks=2)), "three.csv")
-    assert Pathway.objects.get(identifier="B2").left_snapshot is None
+    first_id = Pathway.objects.get(identifier="B2").pk
+    back = [rows[0], {**rows[1], "Procedure_Priority_Code": "P2"}]
+    third = import_rows(tmp_path, week_of(back, WEEK + timedelta(weeks=2)), "three.csv")
+    b2 = Pathway.objects.get(identifier="B2")
+    assert b2.left_snapshot is None
     assert third.joiners == 1
+    # The same pathway as before, not a new one: its history has the first and third weeks,
+    # and it takes the extract's fields again (now urgent, so ahead of B1).
+    assert b2.pk == first_id and Pathway.objects.count() == 2
+    weeks = PathwayWeek.objects.filter(pathway=b2).order_by("snapshot__week_ending")
+    assert [(w.snapshot.file_name, w.position) for w in weeks] == [("one.csv", 2), ("three.csv", 1)]
+    assert (b2.procedure_priority, b2.band) == ("P2", 3)
 
 
 @pytest.mark.django_db
