@@ -89,3 +89,24 @@ def test_a_failure_while_indexes_are_dropped_puts_every_one_back(tmp_path, trust
         import_snapshot(write_extract(tmp_path / "first.csv", rows("A")))
     assert catalogue() == before
     assert not Pathway.objects.exists() and not Patient.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_codes_the_import_sorts_are_compared_byte_by_byte():
+    # Decision 0013: a later migration altering one of these columns must set it again.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT table_name || '.' || column_name, collation_name
+            FROM information_schema.columns
+            WHERE (table_name, column_name) IN (('waitinglist_pathway', 'identifier'),
+                ('waitinglist_pathway', 'referring_organisation'),
+                ('waitinglist_patient', 'nhs_number'))
+            """
+        )
+        assert dict(cursor.fetchall()) == {
+            "waitinglist_pathway.identifier": "C",
+            "waitinglist_pathway.referring_organisation": "C",
+            "waitinglist_patient.nhs_number": "C",
+        }

@@ -32,6 +32,9 @@ STAGING_COLUMNS = [
     ("mobile", "varchar(16)"),
     ("queue_consultant", "varchar(8)"),
 ]
+# Compared byte by byte on PostgreSQL, as the pathways' and patients' own columns are
+# (migration 0011, decision 0013), so that the import's sorts of them are as quick.
+BYTE_ORDER = {"identifier", "nhs_number", "referring_organisation"}
 # Pathway columns the extract sets, copied from staging on insert and on change.
 PATHWAY_FIELDS = [
     "clock_start", "procedure_priority", "priority_type", "band", "procedure_code",
@@ -90,9 +93,13 @@ def create_staging() -> None:
     On PostgreSQL it first waits for any other import to finish: the work tables have fixed
     names, and an import uses both of this machine's cores anyway.
     """
-    columns = ", ".join(f"{name} {kind}" for name, kind in STAGING_COLUMNS)
+    postgres = connection.vendor == "postgresql"
+    byte_order = ' COLLATE "C"' if postgres else ""
+    columns = ", ".join(
+        f"{name} {kind}{byte_order if name in BYTE_ORDER else ''}" for name, kind in STAGING_COLUMNS
+    )
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if postgres:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
         cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
         cursor.execute(f"CREATE {_dialect()['table']} {STAGING} ({columns})")
