@@ -3,8 +3,9 @@
 Their indexes are built and kept in order by comparing bytes (the `C` collation) rather than
 by the database's locale, which PostgreSQL sorts faster: for a million pathways, the practice
 index took 1.31 s to build against 1.88 s, and the identifier key 0.46 s against 0.65 s.
-These codes are ASCII letters and digits, which sort the same either way, and SQLite already compares them byte by byte. The import's staging
-table declares the same collation for them (`history.create_staging`). Decision 0013.
+These codes are ASCII letters and digits, which sort the same either way, and SQLite already
+compares them byte by byte. The import's staging table declares the same collation for them
+(`history.create_staging`). Decision 0013.
 """
 
 from django.db import migrations
