@@ -11,7 +11,7 @@ several seeds, a row `all`: the same figures over every estimate of its runs at 
 run keeps its scored estimates in `scores.npz`). Each database is built and
 back-tested in a child process, since Django reads DATABASE_URL once. The capacity changes the
 simulated trust planned (capacity-plans.csv: in `capacity-step`, the step, a quarter ahead)
-are recorded as `CapacityChange`s before the back-test.
+are recorded by `import_waiting_list`, which takes the whole folder.
 """
 
 import argparse
@@ -45,16 +45,8 @@ if not glob.glob(folder + "/done"):
         pathways=int(pathways), scenario=scenario, out=folder + "/x",
         last_week=datetime.date.fromisoformat("{LAST_WEEK}"),
     )
-    extracts = sorted(glob.glob(folder + "/x/{PROVIDER}-*.csv"))
-    call_command("import_waiting_list", *extracts, verbosity=0)
-    # The capacity changes the trust planned, recorded as a trust admin would record them.
-    import csv
-    from waitinglist.models import CapacityChange
-    with open(folder + "/x/capacity-plans.csv", newline="") as f:
-        for plan in csv.DictReader(f):
-            CapacityChange.objects.create(
-                provider=Provider.objects.get(ods_code="{PROVIDER}"), **plan
-            )
+    # The extracts, and the capacity changes the trust planned (truth.csv is skipped).
+    call_command("import_waiting_list", *sorted(glob.glob(folder + "/x/*.csv")), verbosity=0)
     open(folder + "/done", "w").close()
 result = backtest.run(Provider.objects.get(ods_code="{PROVIDER}"), step=int(step))
 backtest_scenarios.save_scores(result.scores, folder)

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests.extracts import WEEK, pathway, week_of, write_extract
-from waitinglist.models import Snapshot
+from waitinglist.models import Provider, QueueRates, Snapshot
 from waitinglist.simulation import simulate_trust
 
 
@@ -166,3 +166,112 @@ def test_export_for_an_unknown_trust_is_a_clear_error(tmp_path, trust):
         run("export_estimates", "--provider", "RZZ", "--out", str(tmp_path / "x.csv"))
     with pytest.raises(CommandError, match="no imported snapshot"):
         run("export_estimates", "--provider", "RXX", "--out", str(tmp_path / "x.csv"))
+
+
+def write_plans(path, *rows: str) -> str:
+    path.write_text("treatment_function,starts,percent,known_from,note\n" + "".join(rows))
+    return str(path)
+
+
+@pytest.mark.django_db
+def test_a_simulated_folder_imports_whole_with_its_plans_and_without_its_truth(tmp_path, trust):
+    simulate_trust(
+        "RXX", 4, 5, tmp_path, pathways=200, scenario="capacity-step", last_week=date(2026, 11, 22)
+    )
+    folder = sorted(str(path) for path in tmp_path.glob("*.csv"))
+    lines = run("import_waiting_list", *folder).splitlines()
+    assert lines[0] == (
+        "truth.csv: skipped: simulate_trust's record of when each pathway left, not an extract"
+    )
+    assert [line[:15] for line in lines[1:5]] == [
+        "RXX 2026-11-01:", "RXX 2026-11-08:", "RXX 2026-11-15:", "RXX 2026-11-22:"
+    ]  # fmt: skip
+    assert lines[5] == "RXX capacity-plans.csv: 1 planned capacity change, 1 newly recorded"
+    [plan] = csv.DictReader((tmp_path / "capacity-plans.csv").open())
+    [change] = trust.capacity_changes.all()
+    assert (change.starts.isoformat(), change.percent, change.known_from.isoformat()) == (
+        plan["starts"],
+        30,
+        plan["known_from"],
+    )
+    # The same folder again changes nothing: the plan is not recorded twice.
+    again = run("import_waiting_list", *folder).splitlines()
+    assert again[-1] == "RXX capacity-plans.csv: 1 planned capacity change, 0 newly recorded"
+    assert trust.capacity_changes.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_estimates_made_after_the_import_allow_for_the_plans(tmp_path, trust):
+    files = simulate_trust("RXX", 8, 5, tmp_path, pathways=300, last_week=date(2026, 11, 22))
+    plans = write_plans(tmp_path / "plans.csv", ",2027-04-05,25,2026-11-20,new theatres\n")
+    run("import_waiting_list", *map(str, files), plans)
+    rates = QueueRates.objects.filter(queue__provider=trust)
+    assert set(rates.values_list("planned_percent", "planned_from")) == {(25, date(2027, 4, 5))}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        ("999,2027-04-05,25,2026-11-20,\n", "line 2, treatment_function: '999' is not a"),
+        (",5 April 2027,25,2026-11-20,\n", "line 2, starts: is not a date in the form YYYY-MM-DD"),
+        (",2027-04-05,lots,2026-11-20,\n", "line 2, percent: is not a whole number"),
+        (",2027-04-05,-95,2026-11-20,\n", "line 2, percent: must be from -90 to 300"),
+        (",2027-04-05,25,,\n", "line 2, known_from: is not a date in the form YYYY-MM-DD"),
+        (",2027-04-05,25\n", "line 2: needs 5 columns, as the header"),
+    ],
+)
+def test_a_bad_plan_refuses_the_command_before_anything_is_imported(tmp_path, trust, row, reason):
+    extract = write_extract(tmp_path / "w.csv", [pathway("G1")])
+    plans = write_plans(tmp_path / "plans.csv", ",2027-01-04,10,2026-11-20,\n", row)
+    with pytest.raises(CommandError) as error:
+        run("import_waiting_list", str(extract), plans)
+    assert str(error.value).startswith(f"plans.csv: refused: {reason}".replace("line 2", "line 3"))
+    assert not Snapshot.objects.exists()
+    assert not trust.capacity_changes.exists()
+
+
+@pytest.mark.django_db
+def test_plans_given_alone_need_to_be_told_whose_they_are(tmp_path, trust):
+    plans = write_plans(tmp_path / "plans.csv", "100,2027-04-05,-20,2026-11-20,refit\n")
+    with pytest.raises(CommandError, match=r"say which trust they are for with --provider ODS$"):
+        run("import_waiting_list", plans)
+    with pytest.raises(CommandError, match="--provider RZZ: not a trust in this portal"):
+        run("import_waiting_list", plans, "--provider", "RZZ")
+    assert run("import_waiting_list", plans, "--provider", "rxx", "--dry-run") == (
+        "RXX plans.csv: 1 planned capacity change checked (dry run: nothing changed)\n"
+    )
+    assert not trust.capacity_changes.exists()
+    run("import_waiting_list", plans, "--provider", "RXX")
+    [change] = trust.capacity_changes.all()
+    assert (change.treatment_function, change.percent, change.note) == ("100", -20, "refit")
+
+
+@pytest.mark.django_db
+def test_a_trust_added_from_the_command_line_takes_its_extracts(tmp_path):
+    extract = str(write_extract(tmp_path / "w.csv", [pathway("G1")]))
+    with pytest.raises(CommandError, match="RXX is not a trust in this portal: add it first"):
+        run("import_waiting_list", extract)
+    assert run("add_trust", "--provider", " rxx", "--name", "Test  Hospitals") == (
+        "RXX: added: Test Hospitals\n"
+    )
+    assert run("import_waiting_list", extract).startswith("RXX 2026-03-01: 1 pathways imported")
+    assert run("add_trust", "--provider", "RXX", "--name", "Test NHS Trust") == (
+        "RXX: already in the portal, now named: Test NHS Trust\n"
+    )
+    [trust] = Provider.objects.all()
+    assert (trust.ods_code, trust.name, trust.snapshots.count()) == ("RXX", "Test NHS Trust", 1)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("code", "name", "reason"),
+    [
+        ("R1", "Test Hospitals", "--provider: An ODS code is 3 to 5 capital letters or digits"),
+        ("RXX", " ", "--name: This field cannot be blank."),
+    ],
+)
+def test_a_trust_with_a_bad_code_or_name_is_not_added(code, name, reason):
+    with pytest.raises(CommandError, match=f"^{reason}"):
+        run("add_trust", "--provider", code, "--name", name)
+    assert not Provider.objects.exists()

@@ -116,12 +116,14 @@ def _import(reader, sha, file_name, imported_by, allow_shrink, expected_provider
 
     def on_week_known(code: str, week: date) -> None:
         # Known from the first valid row: check it before streaming the rest of the file.
-        provider = Provider.objects.select_for_update().filter(ods_code=code).first()
-        if provider is None:
-            raise ExtractRefused(f"{code} is not a trust in this portal: add it first")
-        if expected_provider is not None and provider != expected_provider:
+        if expected_provider is not None and code != expected_provider.ods_code:
             raise ExtractRefused(
                 f"the file is {code}'s list, but you are importing for {expected_provider.ods_code}"
+            )
+        provider = Provider.objects.select_for_update().filter(ods_code=code).first()
+        if provider is None:
+            raise ExtractRefused(
+                f"{code} is not a trust in this portal: add it first (manage.py add_trust)"
             )
         latest = provider.latest_snapshot
         if latest and week < latest.week_ending:

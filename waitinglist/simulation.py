@@ -23,6 +23,7 @@ from pathlib import Path
 
 import nhs_number
 
+from waitinglist.capacity_plans import PLAN_COLUMNS
 from waitinglist.extract import OPTIONAL, REQUIRED
 from waitinglist.ranking import band
 
@@ -32,7 +33,7 @@ MEAN_WAIT_WEEKS = 18  # a backlog's typical mean wait in 2025-26 (NHS England RT
 BOOKED_BY_WEEKS_AHEAD = {1: 1.0, 2: 0.9, 3: 0.6, 4: 0.3}
 STEP_UP = 1.3  # capacity-step: capacity from half-way, against before
 PLAN_LEAD_WEEKS = 13  # how long before the step the trust records it
-PLAN_COLUMNS = ["treatment_function", "starts", "percent", "known_from", "note"]
+TRUTH_COLUMNS = ["PATIENT_PATHWAY_IDENTIFIER", "left_week_ending", "reason"]
 
 
 @dataclass(frozen=True)
@@ -320,7 +321,7 @@ def simulate_trust(
         files.append(path)
     with (out / "truth.csv").open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["PATIENT_PATHWAY_IDENTIFIER", "left_week_ending", "reason"])
+        writer.writerow(TRUTH_COLUMNS)
         writer.writerows(trust.truth)
         writer.writerows((p.identifier, "", "still-waiting") for q in trust.queues for p in q.open)
     with (out / "capacity-plans.csv").open("w", newline="", encoding="utf-8") as f:

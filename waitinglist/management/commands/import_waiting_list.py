@@ -1,15 +1,25 @@
-"""import_waiting_list FILE [FILE ...] (shared/spec/command-line.md)."""
+"""import_waiting_list FILE [FILE ...] (shared/spec/command-line.md).
+
+Besides extracts it takes the two other files `simulate_trust` writes, so that a simulated
+trust's whole folder imports as it is (`import_waiting_list OUT/*.csv`): capacity-plans.csv,
+whose plans it records for the trust (`waitinglist/capacity_plans.py`), and truth.csv, which
+it skips. Each is known by its header.
+"""
 
 import csv
 import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 from kombu.exceptions import OperationalError
 
 from updates.tasks import digests_after_import
+from waitinglist.capacity_plans import PlansRefused, header, is_plans_file, read_plans
 from waitinglist.estimates import recompute
 from waitinglist.importer import ImportRefused, import_snapshot
+from waitinglist.models import CapacityChange, Provider
+from waitinglist.simulation import TRUTH_COLUMNS
 
 
 class Command(BaseCommand):
@@ -24,14 +34,17 @@ class Command(BaseCommand):
             action="store_true",
             help="import a file listing under half last week's pathways",
         )
+        parser.add_argument(
+            "--provider",
+            help="the trust a capacity plans file is for (default: the trust of the extracts)",
+        )
 
     def handle(self, *args, **options) -> None:
         reports: list[tuple[Path, str]] = []
-        imported = {}
+        imported, seen = {}, {}
+        extracts, plans = self.files_by_kind(options["files"])
         try:
-            for path in options["files"]:
-                if not path.is_file():
-                    raise CommandError(f"{path}: no such file")
+            for path in extracts:
                 started = time.perf_counter()
                 try:
                     result = import_snapshot(
@@ -44,8 +57,13 @@ class Command(BaseCommand):
                 self.stdout.write(result.summary())
                 if options["verbosity"] > 1:
                     self.stderr.write(f"{path.name}: {time.perf_counter() - started:.1f} s")
+                seen[result.snapshot.provider_id] = result.snapshot.provider
                 if not options["dry_run"]:
                     imported[result.snapshot.provider_id] = result.snapshot.provider
+            if plans:
+                provider = self.plans_provider(options["provider"], seen)
+                if self.record_plans(provider, plans, options["dry_run"]):
+                    imported[provider.pk] = provider
         finally:
             # Estimates follow every import that landed, even if a later file was refused.
             for provider in imported.values():
@@ -57,6 +75,59 @@ class Command(BaseCommand):
                 self.start_updates(provider)
             if options["report"]:
                 write_report(options["report"], reports)
+
+    def files_by_kind(self, files: list[Path]) -> tuple[list[Path], list[tuple[Path, list]]]:
+        """The extracts, and each plans file with its plans, all checked before anything is
+        imported; simulate_trust's truth.csv is left out."""
+        extracts, plans = [], []
+        for path in files:
+            if not path.is_file():
+                raise CommandError(f"{path}: no such file")
+            if is_plans_file(path):
+                try:
+                    plans.append((path, read_plans(path)))
+                except PlansRefused as refusal:
+                    raise CommandError(f"{path.name}: refused: {refusal}") from None
+            elif header(path) == TRUTH_COLUMNS:
+                self.stdout.write(
+                    f"{path.name}: skipped: simulate_trust's record of when each pathway left, "
+                    "not an extract"
+                )
+            else:
+                extracts.append(path)
+        return extracts, plans
+
+    @staticmethod
+    def plans_provider(code: str | None, seen: dict) -> Provider:
+        if code:
+            if provider := Provider.objects.filter(ods_code=code.upper()).first():
+                return provider
+            raise CommandError(f"--provider {code}: not a trust in this portal")
+        if len(seen) != 1:
+            among = f" (the extracts given are of {len(seen)} trusts)" if seen else ""
+            raise CommandError(
+                f"capacity plans: say which trust they are for with --provider ODS{among}"
+            )
+        return next(iter(seen.values()))
+
+    def record_plans(self, provider: Provider, files: list[tuple[Path, list]], dry_run) -> int:
+        """Records the plans the trust does not have yet; returns how many were new."""
+        added = 0
+        with transaction.atomic():
+            for path, plans in files:
+                new = 0
+                for plan in [] if dry_run else plans:
+                    new += CapacityChange.objects.get_or_create(provider=provider, **plan)[1]
+                added += new
+                count = f"{len(plans)} planned capacity change{'s' if len(plans) != 1 else ''}"
+                if dry_run:
+                    outcome = f"{count} checked (dry run: nothing changed)"
+                elif not plans:
+                    outcome = "no planned capacity changes"
+                else:
+                    outcome = f"{count}, {new} newly recorded"
+                self.stdout.write(f"{provider.ods_code} {path.name}: {outcome}")
+        return added
 
     def start_updates(self, provider) -> None:
         """Subscribers' alerts and due digests follow the new week (a worker sends them)."""

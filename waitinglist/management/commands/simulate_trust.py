@@ -10,7 +10,10 @@ from waitinglist.simulation import SCENARIOS, simulate_trust
 
 
 class Command(BaseCommand):
-    help = "Writes N weekly open-pathways extracts of a synthetic trust, plus truth.csv."
+    help = (
+        "Writes N weekly open-pathways extracts of a synthetic trust, plus truth.csv and "
+        "capacity-plans.csv."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--provider", required=True, help="ODS code, e.g. RXX")
@@ -43,4 +46,7 @@ class Command(BaseCommand):
             scenario=options["scenario"],
             last_week=last_week,
         )
-        self.stdout.write(f"wrote {len(files)} weekly extracts and truth.csv to {options['out']}")
+        self.stdout.write(
+            f"wrote {len(files)} weekly extracts, truth.csv and capacity-plans.csv to "
+            f"{options['out']}"
+        )
