@@ -362,6 +362,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO").upper()},
 }
+if not REDIS_URL:
+    # kombu warns that the filesystem transport's URL names no host, which it never needs.
+    LOGGING["loggers"] = {"kombu.connection": {"level": "ERROR"}}
 
 # Uploaded extracts wait here for a worker (a folder every web and worker machine shares).
 IMPORT_UPLOAD_DIR = Path(env("IMPORT_UPLOAD_DIR", str(VAR_DIR / "uploads")))

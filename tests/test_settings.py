@@ -73,10 +73,30 @@ def test_envurl_refuses_other_schemes(monkeypatch):
         envurl("DATABASE_URL", "", ("postgres", "sqlite"))
 
 
-def test_it_refuses_the_development_key_when_debug_is_off():
+def test_it_refuses_the_development_key_when_debug_is_off_in_one_line():
     result = run_manage("check", DEBUG="off")
-    assert result.returncode != 0
-    assert "SECRET_KEY must be set" in result.stderr
+    assert result.returncode == 1
+    assert result.stderr == (
+        "configuration error: SECRET_KEY must be set to a random value of 50 or more characters "
+        "when DEBUG is off\n"
+    )
+    # The traceback is there for whoever asks for it.
+    asked = run_manage("check", "--traceback", DEBUG="off")
+    assert "Traceback (most recent call last)" in asked.stderr
+
+
+def test_a_command_that_cannot_reach_the_database_says_so_in_one_line(tmp_path):
+    extract = tmp_path / "w.csv"
+    extract.write_text("Week_Ending_Date\n2026-03-01\n")
+    result = run_manage(
+        "import_waiting_list",
+        str(extract),
+        **production_env(DATABASE_URL="postgres://waitwell@127.0.0.1:1/none"),
+    )
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith("database error: connection failed:")
+    assert "Connection refused" in line
 
 
 def test_check_deploy_is_clean_with_production_settings():
@@ -105,4 +125,4 @@ def test_check_deploy_flags_a_deployment_with_no_way_to_send_email():
 def test_a_bad_database_url_stops_start_up():
     result = run_manage("check", **production_env(DATABASE_URL="mysql://db/wait"))
     assert result.returncode != 0
-    assert "DATABASE_URL must start with one of" in result.stderr
+    assert result.stderr.startswith("configuration error: DATABASE_URL must start with one of")
