@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests.extracts import WEEK, pathway, week_of, write_extract
-from waitinglist import estimates
+from waitinglist import backtest, estimates
 from waitinglist.explanation import explain, month_range, ordinal, people_a_week, sentences_for
 from waitinglist.models import CapacityChange, Estimate, Pathway, PathwayWeek, QueueRates
 from waitinglist.simulation import simulate_trust
@@ -560,5 +560,10 @@ def test_backtest_refuses_unknown_trusts_and_short_histories(tmp_path, trust):
     with pytest.raises(CommandError, match="RZZ is not a trust"):
         run("backtest", "--provider", "RZZ")
     run("import_waiting_list", str(write_extract(tmp_path / "w.csv", [pathway("G1")])))
-    with pytest.raises(CommandError, match="too little history"):
+    with pytest.raises(CommandError) as refusal:
         run("backtest", "--provider", "RXX")
+    assert str(refusal.value) == (
+        "RXX has too little history to replay: 1 weekly snapshot imported, and a back-test needs 13"
+    )
+    # 13 is the fewest weeks with an origin to replay from, and 12 have none.
+    assert backtest.default_origins(13) and not backtest.default_origins(12)

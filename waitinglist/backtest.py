@@ -110,6 +110,11 @@ def default_origins(weeks: int, step: int = DEFAULT_STEP) -> list[int]:
     return list(range(first, last + 1, step))
 
 
+def weeks_needed() -> int:
+    """The fewest weekly snapshots that leave at least one week to replay."""
+    return next(weeks for weeks in range(1, 10 * MAX_FIRST_ORIGIN) if default_origins(weeks))
+
+
 def run(provider: Provider, step: int = DEFAULT_STEP) -> Backtest:
     history = estimates.load_history(provider)
     origins = default_origins(history.weeks, step)

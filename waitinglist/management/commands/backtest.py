@@ -27,7 +27,12 @@ class Command(BaseCommand):
             raise CommandError("--step must be 1 or more")
         result = backtest.run(provider, step=options["step"])
         if not result.origins:
-            raise CommandError(f"{code} has too little history to replay")
+            weeks = provider.snapshots.count()
+            raise CommandError(
+                f"{code} has too little history to replay: {weeks} weekly "
+                f"snapshot{'' if weeks == 1 else 's'} imported, and a back-test needs "
+                f"{backtest.weeks_needed()}"
+            )
         for line in result.lines():
             self.stdout.write(line)
         # The trust workspace shows the latest run's accuracy beside each queue.
