@@ -194,8 +194,9 @@ def test_a_simulated_folder_imports_whole_with_its_plans_and_without_its_truth(t
         30,
         plan["known_from"],
     )
-    # The same folder again changes nothing: the plan is not recorded twice.
-    again = run("import_waiting_list", *folder).splitlines()
+    # The same folder again, named as a folder this time, changes nothing: the plan is not
+    # recorded twice.
+    again = run("import_waiting_list", str(tmp_path)).splitlines()
     assert again[-1] == "RXX capacity-plans.csv: 1 planned capacity change, 0 newly recorded"
     assert trust.capacity_changes.count() == 1
 
@@ -275,3 +276,9 @@ def test_a_trust_with_a_bad_code_or_name_is_not_added(code, name, reason):
     with pytest.raises(CommandError, match=f"^{reason}"):
         run("add_trust", "--provider", code, "--name", name)
     assert not Provider.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_folder_with_no_extracts_is_refused(tmp_path, trust):
+    with pytest.raises(CommandError, match="a folder with no .csv files in it"):
+        run("import_waiting_list", str(tmp_path))

@@ -78,9 +78,10 @@ class Command(BaseCommand):
 
     def files_by_kind(self, files: list[Path]) -> tuple[list[Path], list[tuple[Path, list]]]:
         """The extracts, and each plans file with its plans, all checked before anything is
-        imported; simulate_trust's truth.csv is left out."""
+        imported; simulate_trust's truth.csv is left out. A folder stands for its .csv files,
+        in name order (a simulated trust's weeks are named by date)."""
         extracts, plans = [], []
-        for path in files:
+        for path in self.in_folders(files):
             if not path.is_file():
                 raise CommandError(f"{path}: no such file")
             if is_plans_file(path):
@@ -96,6 +97,19 @@ class Command(BaseCommand):
             else:
                 extracts.append(path)
         return extracts, plans
+
+    @staticmethod
+    def in_folders(files: list[Path]) -> list[Path]:
+        named = []
+        for path in files:
+            if path.is_dir():
+                inside = sorted(path.glob("*.csv"))
+                if not inside:
+                    raise CommandError(f"{path}: a folder with no .csv files in it")
+                named.extend(inside)
+            else:
+                named.append(path)
+        return named
 
     @staticmethod
     def plans_provider(code: str | None, seen: dict) -> Provider:
