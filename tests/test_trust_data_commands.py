@@ -280,5 +280,5 @@ def test_a_trust_with_a_bad_code_or_name_is_not_added(code, name, reason):
 
 @pytest.mark.django_db
 def test_a_folder_with_no_extracts_is_refused(tmp_path, trust):
-    with pytest.raises(CommandError, match="a folder with no .csv files in it"):
+    with pytest.raises(CommandError, match=r"a folder with no \.csv files in it"):
         run("import_waiting_list", str(tmp_path))
