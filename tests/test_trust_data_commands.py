@@ -1,4 +1,5 @@
-"""The command-line contract: import_waiting_list, simulate_trust and export_estimates."""
+"""The command-line contract: add_trust, import_waiting_list (with capacity plans), simulate_trust
+and export_estimates."""
 
 import csv
 from datetime import date, timedelta
@@ -8,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests.extracts import WEEK, pathway, week_of, write_extract
+from updates import tasks
 from waitinglist.models import Provider, QueueRates, Snapshot
 from waitinglist.simulation import simulate_trust
 
@@ -230,6 +232,23 @@ def test_a_bad_plan_refuses_the_command_before_anything_is_imported(tmp_path, tr
     assert str(error.value).startswith(f"plans.csv: refused: {reason}".replace("line 2", "line 3"))
     assert not Snapshot.objects.exists()
     assert not trust.capacity_changes.exists()
+
+
+@pytest.mark.django_db
+def test_new_plans_alone_recompute_the_estimates_without_a_digest_run(tmp_path, trust, monkeypatch):
+    files = simulate_trust("RXX", 8, 5, tmp_path, pathways=300, last_week=date(2026, 11, 22))
+    digests = []  # the digest run is handed to a worker: kept here instead
+    monkeypatch.setattr(tasks.digests_after_import, "delay", digests.append)
+    run("import_waiting_list", *map(str, files))
+    assert digests == [trust.pk]
+    assert set(QueueRates.objects.values_list("planned_percent", flat=True)) == {None}
+
+    plans = write_plans(tmp_path / "plans.csv", ",2027-04-05,25,2026-11-20,new theatres\n")
+    run("import_waiting_list", plans, "--provider", "RXX")
+    assert set(QueueRates.objects.values_list("planned_percent", flat=True)) == {25}
+    assert digests == [trust.pk]  # no second run: no new week for subscribers
+    run("import_waiting_list", plans, "--provider", "RXX")  # nothing new: nothing recomputed
+    assert digests == [trust.pk]
 
 
 @pytest.mark.django_db

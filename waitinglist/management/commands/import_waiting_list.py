@@ -41,7 +41,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         reports: list[tuple[Path, str]] = []
-        imported, seen = {}, {}
+        imported, seen, replanned = {}, {}, {}
         extracts, plans = self.files_by_kind(options["files"])
         try:
             for path in extracts:
@@ -63,16 +63,18 @@ class Command(BaseCommand):
             if plans:
                 provider = self.plans_provider(options["provider"], seen)
                 if self.record_plans(provider, plans, options["dry_run"]):
-                    imported[provider.pk] = provider
+                    replanned[provider.pk] = provider
         finally:
-            # Estimates follow every import that landed, even if a later file was refused.
-            for provider in imported.values():
+            # Estimates follow every import that landed, even if a later file was refused, and
+            # every new plan; updates to subscribers follow a new week only, as in the workspace.
+            for provider in {**replanned, **imported}.values():
                 started = time.perf_counter()
                 outcome = recompute(provider)
                 if options["verbosity"] > 1:
                     took = time.perf_counter() - started
                     self.stderr.write(f"{outcome.summary()} ({took:.1f} s)")
-                self.start_updates(provider)
+                if provider.pk in imported:
+                    self.start_updates(provider)
             if options["report"]:
                 write_report(options["report"], reports)
 
