@@ -219,7 +219,14 @@ def test_the_estimates_made_after_the_import_allow_for_the_plans(tmp_path, trust
         ("999,2027-04-05,25,2026-11-20,\n", "line 2, treatment_function: '999' is not a"),
         (",5 April 2027,25,2026-11-20,\n", "line 2, starts: is not a date in the form YYYY-MM-DD"),
         (",2027-04-05,lots,2026-11-20,\n", "line 2, percent: is not a whole number"),
-        (",2027-04-05,-95,2026-11-20,\n", "line 2, percent: must be from -90 to 300"),
+        (
+            ",2027-04-05,-95,2026-11-20,\n",
+            "line 2, percent: Ensure this value is greater than or equal to -90.",
+        ),
+        (
+            f",2027-04-05,25,2026-11-20,{'x' * 201}\n",
+            "line 2, note: Ensure this value has at most 200 characters (it has 201).",
+        ),
         (",2027-04-05,25,,\n", "line 2, known_from: is not a date in the form YYYY-MM-DD"),
         (",2027-04-05,25\n", "line 2: needs 5 columns, as the header"),
     ],

@@ -4,18 +4,19 @@ The file is what `simulate_trust` writes beside its extracts (capacity-plans.csv
 trust's analyst can write for the same purpose: a header `treatment_function, starts, percent,
 known_from, note`, dates as YYYY-MM-DD. `import_waiting_list` takes it with the extracts, so that
 a simulated trust's plans reach its estimates and back-test without anyone typing them in.
-A file is checked whole before any plan is recorded (the command records them).
+A file is checked whole before any plan is recorded (the command records them): values are
+read here, and held to `CapacityChange`'s own rules (the limits of a change, of a note).
 """
 
 import csv
 from datetime import date
 from pathlib import Path
 
-from waitinglist.treatment_functions import TREATMENT_FUNCTIONS
+from django.core.exceptions import ValidationError
 
-PLAN_COLUMNS = ["treatment_function", "starts", "percent", "known_from", "note"]
-LOWEST_PERCENT, HIGHEST_PERCENT = -90, 300
-LONGEST_NOTE = 200
+from waitinglist.models import CapacityChange
+from waitinglist.simulation import PLAN_COLUMNS
+from waitinglist.treatment_functions import TREATMENT_FUNCTIONS
 
 
 class PlansRefused(Exception):
@@ -59,20 +60,19 @@ def _plan(row: dict[str, str], line: int) -> dict:
         percent = int(row["percent"].strip().removesuffix("%"))
     except ValueError:
         raise PlansRefused(f"line {line}, percent: is not a whole number") from None
-    if not LOWEST_PERCENT <= percent <= HIGHEST_PERCENT:
-        raise PlansRefused(
-            f"line {line}, percent: must be from {LOWEST_PERCENT} to {HIGHEST_PERCENT}"
-        )
-    note = row["note"].strip()
-    if len(note) > LONGEST_NOTE:
-        raise PlansRefused(f"line {line}, note: is longer than {LONGEST_NOTE} characters")
-    return {
+    plan = {
         "treatment_function": function,
         "starts": starts,
         "percent": percent,
         "known_from": known_from,
-        "note": note,
+        "note": row["note"].strip(),
     }
+    try:
+        CapacityChange(**plan).full_clean(exclude=["provider", "recorded_by"])
+    except ValidationError as error:
+        column, [reason, *_] = next(iter(error.message_dict.items()))
+        raise PlansRefused(f"line {line}, {column}: {reason}") from None
+    return plan
 
 
 def _date(row: dict[str, str], column: str, line: int) -> date:

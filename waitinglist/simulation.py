@@ -23,7 +23,6 @@ from pathlib import Path
 
 import nhs_number
 
-from waitinglist.capacity_plans import PLAN_COLUMNS
 from waitinglist.extract import OPTIONAL, REQUIRED
 from waitinglist.ranking import band
 
@@ -33,6 +32,7 @@ MEAN_WAIT_WEEKS = 18  # a backlog's typical mean wait in 2025-26 (NHS England RT
 BOOKED_BY_WEEKS_AHEAD = {1: 1.0, 2: 0.9, 3: 0.6, 4: 0.3}
 STEP_UP = 1.3  # capacity-step: capacity from half-way, against before
 PLAN_LEAD_WEEKS = 13  # how long before the step the trust records it
+PLAN_COLUMNS = ["treatment_function", "starts", "percent", "known_from", "note"]
 TRUTH_COLUMNS = ["PATIENT_PATHWAY_IDENTIFIER", "left_week_ending", "reason"]
 
 
