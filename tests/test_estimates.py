@@ -72,6 +72,25 @@ def test_weighted_median_follows_the_weights():
     assert estimates.weighted_median(values, np.array([0.1, 0.1, 5.0]))[0] == 30.0
 
 
+def test_the_spreads_middle_follows_recent_projections_and_its_range_long_followed_ones():
+    # 300 projections of 10 weeks made in weeks 4-13, long since come true: a third each
+    # treated after 8.5, 10.5 and 12.5 weeks. 300 more made in week 34, all treated 2.5 weeks
+    # later: at week 40 they have not had 1.5 times their length to come true.
+    old = np.repeat(np.arange(4, 14), 30)
+    origin = np.concatenate([old, np.full(300, 34)])
+    left = np.concatenate([old + np.tile([9, 11, 13], 100), np.full(300, 37)])
+    ids = np.arange(1, 601)
+    sample = estimates.Sample(ids, origin, np.full(600, 5), np.full(600, 10.0))
+    spread = estimates.spread_at(sample, (ids, left, np.ones(600, bool)), 40)
+
+    z10, z50, z90 = np.log(np.array([9.5, 11.5, 13.5]) / 11)
+    middle = np.log(3.5 / 11)  # the recent projections outweigh the old ones
+    assert spread.table[0, 1] == pytest.approx([z10 - z50 + middle, middle, z90 - z50 + middle])
+    # With none of them followed long enough there is no spread at all.
+    recent = origin == 34
+    assert estimates.spread_at(sample, (ids, np.where(recent, left, -1), recent), 40) is None
+
+
 def steady_history(weeks: int = 40, queues: int = 2, treated: float = 10.0):
     """A trust whose queues each treat `treated` a week, with nobody joining ahead or removed:
     a pathway with `a` ahead is projected to wait a / treated weeks."""

@@ -56,7 +56,7 @@ JOINED_HALF_LIFE_WEEKS = 13.0  # arrivals change slowly: a longer memory, less n
 MIN_WEEKS = 4  # weeks of leavers and joiners before any estimate
 CALIBRATION_WEEKS = 52  # past weeks whose projections teach the spread
 CALIBRATION_HALF_LIFE_WEEKS = 13.0  # recent weeks' projections teach more
-FOLLOW_UP = 1.5  # times the projection (plus a week) that must have passed
+FOLLOW_UP = 1.5  # times the projection (plus a week) passed, for the spread's range
 CALIBRATION_SAMPLE = 60_000  # projections sampled across those weeks (all, in a small trust)
 MIN_TREATED = 100  # treated pathways among them before any estimate
 MIN_STRATUM_TREATED = 50  # for a length group to have a spread of its own
@@ -747,15 +747,37 @@ def calibration_origins(week: int, step: int = 1) -> list[int]:
 def spread_at(sample: Sample, outcomes, week: int) -> Spread | None:
     """The spread as known at `week`: outcomes after it are not known yet (censored).
 
+    The range around the middle comes from the projections that have had time enough since to
+    have mostly come true (FOLLOW_UP times their length): the upper percentiles of a
+    Kaplan-Meier curve rest on the few observations followed longest, and are unsteady where
+    most are still censored. The middle comes from every projection made in the weeks it
+    looks back over, each censored as it now stands: the middle of the curve rests on many
+    more observations than its tails, and the recent projections carry how the queue moves
+    now. It matters most for long projections in a short history: a projection of 13 weeks is
+    first followed for 1.5 times its length 25 weeks into a trust's history, one of 26 weeks
+    45 weeks in. Until then a group of long projections would borrow the middle of the
+    shorter ones, which booked dates mostly settle, and which so say little of whether the
+    queue's pace is overstated.
+    """
+    followed = _fit_at(sample, outcomes, week, followed_only=True)
+    every = _fit_at(sample, outcomes, week, followed_only=False)
+    if followed is None or every is None:
+        return followed
+    middle = every.table[:, :, 1:2]
+    return Spread(followed.treated, followed.table - followed.table[:, :, 1:2] + middle)
+
+
+def _fit_at(sample: Sample, outcomes, week: int, followed_only: bool) -> Spread | None:
+    """`fit_spread` of the projections made in the CALIBRATION_WEEKS before `week`; only
+    those followed for FOLLOW_UP times their length if `followed_only`.
+
     A pathway found missing at the snapshot `L` weeks after the origin left during that week:
     it counts as `L - 0.5` weeks (the middle of the week), the same in the back-test.
     """
     ids, left, treated = outcomes
     usable = (sample.origin < week) & (sample.origin >= week - CALIBRATION_WEEKS)
-    # Only projections with time enough since to have mostly come true: a long projection
-    # made last month says little yet, and leaning on the few of them that came true early
-    # would bias the spread.
-    usable &= (week - sample.origin) >= FOLLOW_UP * (sample.weeks + 1)
+    if followed_only:
+        usable &= (week - sample.origin) >= FOLLOW_UP * (sample.weeks + 1)
     index = np.searchsorted(ids, sample.pathway[usable])
     origin = sample.origin[usable]
     left_week, was_treated = left[index], treated[index]
