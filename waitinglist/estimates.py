@@ -760,8 +760,8 @@ def spread_at(sample: Sample, outcomes, week: int) -> Spread | None:
     queue's pace is overstated.
     """
     followed = _fit_at(sample, outcomes, week, followed_only=True)
-    every = _fit_at(sample, outcomes, week, followed_only=False)
-    if followed is None or every is None:
+    every = followed and _fit_at(sample, outcomes, week, followed_only=False)
+    if every is None:
         return followed
     middle = every.table[:, :, 1:2]
     return Spread(followed.treated, followed.table - followed.table[:, :, 1:2] + middle)
