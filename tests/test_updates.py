@@ -95,6 +95,21 @@ def test_a_worker_that_died_after_sending_is_not_followed_by_a_second_send(
 
 
 @pytest.mark.django_db
+def test_a_worker_that_stalled_past_its_lease_does_not_send_what_another_sent(
+    subscriber, notify, settings
+):
+    call_command("send_updates", "--provider", "RXX", stdout=StringIO())
+    message = queued(subscriber)
+    stalled = outbox.claim(message.pk)  # a worker claims it, then stalls before sending
+    settings.UPDATES_LEASE_SECONDS = 0  # ... until its lease has run out
+    assert outbox.send(message.pk) == "sent"  # another worker takes it over and sends it
+    assert outbox.deliver(stalled) == "not mine"  # the first wakes up and must not send
+    assert notify.references() == [message.reference]
+    message.refresh_from_db()
+    assert message.state == "sent" and message.attempts == 2
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("status, retry", [(500, 2), (503, 2), (429, 5)])
 def test_server_errors_and_rate_limits_are_retried(subscriber, notify, status, retry):
     call_command("send_updates", "--provider", "RXX", stdout=StringIO())

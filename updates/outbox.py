@@ -52,6 +52,11 @@ def send(message_id: int) -> str:
     message = claim(message_id)
     if message is None:
         return "not mine"  # sent already, or another worker has it
+    return deliver(message)
+
+
+def deliver(message: OutboxMessage) -> str:
+    """Sends a message this worker has claimed. Raises Retry."""
     if message.subscription and not message.subscription.active:
         _finish(message, OutboxMessage.State.FAILED, error="the patient stopped their updates")
         return "stopped"
@@ -67,6 +72,8 @@ def send(message_id: int) -> str:
             _finish(message, OutboxMessage.State.SENT, sender_id=sender_id)
             return "found sent"
         ratelimit.take_a_slot()
+        if not _renew(message):
+            return "not mine"  # this worker stalled past its lease and another took over
         sender_id = via.send(message)
     except ratelimit.DailyCapReached:
         _release(message)
@@ -83,6 +90,18 @@ def send(message_id: int) -> str:
         return _give_up(message, str(error))
     _finish(message, OutboxMessage.State.SENT, sender_id=sender_id)
     return "sent"
+
+
+def _renew(message: OutboxMessage) -> bool:
+    """Just before sending: whether the claim is still this worker's, renewing it if so. A
+    worker that stalls for longer than the lease (a paused machine, a long wait for a sending
+    slot) may have been taken for dead, and the message claimed and sent by another."""
+    now = timezone.now()
+    renewed = OutboxMessage.objects.filter(
+        pk=message.pk, state=OutboxMessage.State.SENDING, claimed_at=message.claimed_at
+    ).update(claimed_at=now)
+    message.claimed_at = now
+    return bool(renewed)
 
 
 def _finish(message: OutboxMessage, state: str, sender_id: str = "", error: str = "") -> None:
