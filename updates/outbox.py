@@ -100,7 +100,8 @@ def _renew(message: OutboxMessage) -> bool:
     renewed = OutboxMessage.objects.filter(
         pk=message.pk, state=OutboxMessage.State.SENDING, claimed_at=message.claimed_at
     ).update(claimed_at=now)
-    message.claimed_at = now
+    if renewed:
+        message.claimed_at = now
     return bool(renewed)
 
 
