@@ -9,9 +9,17 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests.extracts import WEEK, pathway, week_of, write_extract
+from tests.factories import ProviderFactory
 from waitinglist import backtest, estimates
 from waitinglist.explanation import explain, month_range, ordinal, people_a_week, sentences_for
-from waitinglist.models import CapacityChange, Estimate, Pathway, PathwayWeek, QueueRates
+from waitinglist.models import (
+    CapacityChange,
+    Estimate,
+    Pathway,
+    PathwayWeek,
+    Provider,
+    QueueRates,
+)
 from waitinglist.simulation import simulate_trust
 
 LAST_WEEK = date(2026, 8, 30)
@@ -152,6 +160,81 @@ def test_the_history_records_how_long_joiners_clocks_had_run(tmp_path, trust):
     q = history.queue_index(joiner.queue_id)
     assert history.lags[q, 1, 20] >= 1
     assert history.lags[:, 1, :].sum() == history.joined[:, 1, 1:].sum()
+
+
+@pytest.mark.django_db
+def test_a_week_not_imported_keeps_its_place_and_shares_what_the_next_week_found(tmp_path, trust):
+    """Weeks 0, 1 and 3 imported, week 2 missed: what week 3's snapshot found happened over
+    weeks 2 and 3, so it is shared between them, and a wait is counted in calendar weeks."""
+    booked = (WEEK + timedelta(weeks=5)).isoformat()
+    rows = [pathway(f"G{n}", TCI_Date=booked if n <= 2 else "") for n in range(1, 7)]
+    weeks = {
+        0: rows,
+        1: rows[1:],  # G1 treated in week 1
+        3: [*rows[2:], pathway("G7"), pathway("G8", Procedure_Priority_Code="P2")],  # G2 gone
+    }
+    files = [
+        write_extract(tmp_path / f"{w}.csv", week_of(listed, WEEK + timedelta(weeks=w)))
+        for w, listed in weeks.items()
+    ]
+    errors = StringIO()
+    call_command("import_waiting_list", *map(str, files), stdout=StringIO(), stderr=errors)
+    assert errors.getvalue() == (
+        f"3.csv: 1 week was not imported before {WEEK + timedelta(weeks=3)} "
+        f"({WEEK + timedelta(weeks=2)}): pathways that left the list then count as leaving over "
+        "those weeks, and weeks are imported in order, so they cannot be added later\n"
+    )
+
+    history = estimates.load_history(trust)
+    assert history.weeks == 4
+    assert [snapshot is None for snapshot in history.snapshot_ids] == [False, False, True, False]
+    assert history.week_endings == [WEEK + timedelta(weeks=w) for w in range(4)]
+    assert history.treated[0].tolist() == [0, 1, 0.5, 0.5]
+    assert history.joined[0, :, 1:].sum(axis=1).tolist() == [6, 0, 1, 1]
+    assert history.ranked[0].tolist() == [6, 5, 5.5, 6]  # week 2 between weeks 1 and 3
+    partly = estimates.PARTLY_SEEN  # weeks 2 and 3 hide who came and went between snapshots
+    assert history.seen(np.arange(4)).tolist() == [1, 1, partly, partly]
+    ids, left, treated, left_at = estimates.load_outcomes(history)
+    by_identifier = dict(Pathway.objects.values_list("identifier", "id"))
+    g1, g2 = (np.searchsorted(ids, by_identifier[g]) for g in ("G1", "G2"))
+    assert (left[g1], left_at[g1]) == (1, 0.5)  # the middle of week 1
+    assert (left[g2], left_at[g2]) == (3, 2.0)  # the middle of weeks 2 and 3
+    assert treated[g1] and treated[g2]
+
+
+@pytest.mark.django_db
+def test_a_missed_week_leaves_the_estimates_where_every_week_would_put_them(tmp_path, trust):
+    """The same trust imported twice, as RXX with every week and as RXY without two recent
+    weeks. Counting the snapshot after the gap as one week's treatments and joiners brought the
+    dates forward by 2.7 weeks (p50) and 4.9 weeks (p90) on average; now they barely move."""
+    ProviderFactory(ods_code="RXY")
+    every, gapped = (
+        simulate_trust(code, 30, seed=7, out=tmp_path / code, pathways=800, last_week=LAST_WEEK)
+        for code in ("RXX", "RXY")
+    )
+    run("import_waiting_list", *map(str, every))
+    errors = StringIO()
+    call_command("import_waiting_list", *map(str, gapped[:-5] + gapped[-3:]), stdout=StringIO(),
+                 stderr=errors)  # fmt: skip
+    missed = [LAST_WEEK - timedelta(weeks=w) for w in (4, 3)]
+    assert errors.getvalue() == (
+        f"{gapped[-3].name}: 2 weeks were not imported before {LAST_WEEK - timedelta(weeks=2)} "
+        f"({missed[0]} and {missed[1]}): pathways that left the list then count as leaving "
+        "over those weeks, and weeks are imported in order, so they cannot be added later\n"
+    )
+
+    def dates(code):
+        estimated = Estimate.objects.filter(snapshot__provider__ods_code=code, basis="model")
+        rows = estimated.values_list("pathway__identifier", "p10", "p50", "p90")
+        return {identifier[3:]: np.array(found) for identifier, *found in rows}
+
+    with_every, with_gap = dates("RXX"), dates("RXY")
+    assert len(with_every) > 500 and with_gap.keys() == with_every.keys()
+    shift = np.mean([with_gap[k] - with_every[k] for k in with_every], axis=0)
+    assert all(abs(days / timedelta(weeks=1)) < 0.75 for days in shift)
+    # The back-test replays only the weeks imported.
+    replayed = backtest.run(Provider.objects.get(ods_code="RXY"), step=1).origins
+    assert replayed and not set(missed) & set(replayed)
 
 
 def attach_moving_pathways(history, speeds: dict[int, np.ndarray], count: int = 50) -> None:
@@ -586,3 +669,15 @@ def test_backtest_refuses_unknown_trusts_and_short_histories(tmp_path, trust):
     )
     # 13 is the fewest weeks with an origin to replay from, and 12 have none.
     assert backtest.default_origins(13) and not backtest.default_origins(12)
+    # 13 snapshots, but none in the weeks a back-test would start from (weeks 25 to 74 of 101).
+    files = [
+        write_extract(tmp_path / f"{w:03}.csv", week_of([pathway("G1")], WEEK + timedelta(weeks=w)))
+        for w in [*range(1, 13), 100]
+    ]
+    run("import_waiting_list", *map(str, files))
+    with pytest.raises(CommandError) as refusal:
+        run("backtest", "--provider", "RXX")
+    assert str(refusal.value) == (
+        "RXX has too little history to replay: none of the weeks a back-test would start from "
+        "was imported"
+    )

@@ -1,5 +1,6 @@
 """The trust admin's upload page: only a trust's admins, only their trust's imports."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ from django.urls import reverse
 
 from portal.roles import Role
 from tests.conftest import wait_for
-from tests.extracts import pathway, write_extract
+from tests.extracts import WEEK, pathway, week_of, write_extract
 from tests.factories import ProviderFactory, UserFactory
 from waitinglist.models import Estimate, ImportRun, Snapshot
 from waitinglist.tasks import import_upload, refresh_estimates
@@ -59,6 +60,25 @@ def test_an_admin_uploads_and_a_worker_task_imports_it(
     report = client.get(reverse("waitinglist:import_report", args=[run.pk]))
     assert report["Content-Type"] == "text/csv"
     assert b"3,NHS_NUMBER,is not 10 digits" in report.content
+
+
+@pytest.mark.django_db
+def test_the_admin_is_told_of_weeks_skipped_since_the_last_import(client, admin, tmp_path):
+    client.force_login(admin)
+    for weeks, name in ((0, "first.csv"), (2, "third.csv")):
+        week = WEEK + timedelta(weeks=weeks)
+        upload(client, tmp_path, week_of([pathway("G1"), pathway("G2")], week), name)
+        import_upload(ImportRun.objects.latest("pk").pk)
+    first, third = ImportRun.objects.order_by("pk")
+    assert "not imported" not in first.message
+    assert third.message == (
+        "RXX 2026-03-15: 2 pathways imported, 0 rows rejected, 0 left the list, 0 joined. "
+        "1 week was not imported before 2026-03-15 (2026-03-08): pathways that left the list "
+        "then count as leaving over those weeks, and weeks are imported in order, so they "
+        "cannot be added later."
+    )
+    page = client.get(reverse("waitinglist:import_run", args=[third.pk])).content.decode()
+    assert "1 week was not imported before 2026-03-15 (2026-03-08)" in page
 
 
 @pytest.mark.django_db

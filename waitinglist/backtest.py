@@ -7,7 +7,8 @@ the portal's method is scored on every ranked pathway as if none were booked: th
 estimates, which give a booked pathway its booked date, can only do better.
 
 Scoring, in weeks after the origin (a pathway found missing at the snapshot of week `L` was
-treated during that week: `t = L - origin - 0.5`, its middle):
+treated during that week: `t = L - origin - 0.5`, its middle; after weeks the trust did not
+import, the middle of them all, `estimates.History.left_during`):
 - pathways removed untreated (validation, gone elsewhere) are left out: they were never treated;
 - absolute errors count pathways treated within the history;
 - "later than p50" counts the pathways whose p50 falls within the history that follows the
@@ -117,7 +118,7 @@ def weeks_needed() -> int:
 
 def run(provider: Provider, step: int = DEFAULT_STEP) -> Backtest:
     history = estimates.load_history(provider)
-    origins = default_origins(history.weeks, step)
+    origins = history.imported(default_origins(history.weeks, step))
     result = Backtest(
         provider, [history.week_endings[o] for o in origins], {m: Score() for m in METHODS}
     )
@@ -125,7 +126,7 @@ def run(provider: Provider, step: int = DEFAULT_STEP) -> Backtest:
     if not origins:
         return result
     outcomes = estimates.load_outcomes(history)
-    ids, left, treated = outcomes
+    ids, left, treated, _ = outcomes
     # One sample of past projections serves every origin, as dense as `recompute` uses. Each
     # week's projections, like its rates, allow for the capacity plans recorded by then.
     weeks_sampled = list(range(estimates.MIN_WEEKS, origins[-1]))
@@ -140,7 +141,7 @@ def run(provider: Provider, step: int = DEFAULT_STEP) -> Backtest:
         left_week, was_treated = left[index], treated[index]
         removed = (left_week >= 0) & ~was_treated
         keep = ~removed
-        actual = np.where(was_treated, left_week - o - 0.5, end - o).astype(float)[keep]
+        actual = np.where(was_treated, outcomes.when_left(index) - o, end - o).astype(float)[keep]
         censored = ~was_treated[keep]
         predictions = _predict(history, sample, outcomes, o, ranked)
         common = np.all(np.isfinite(np.stack([p[:, 1] for p in predictions.values()])), axis=0)

@@ -31,6 +31,7 @@ Everything is deterministic: the same history gives the same dates. The back-tes
 import math
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from typing import NamedTuple
 
 import numpy as np
 from django.db import connection, transaction
@@ -70,6 +71,7 @@ PROGRESS_SAMPLE = 250_000  # sampled pathway-weeks that measure it (all, in a sm
 PROGRESS_PRIOR_PAIRS = 20.0  # a queue with few pairs leans on the whole trust's pace
 PACE_LIMIT = 4.0  # the recent pace never changes a projection more than 4 times
 LAG_WEEKS = 104  # a joiner whose clock had run this long or longer counts as this long
+PARTLY_SEEN = 0.01  # the weight in the rates of weeks between two snapshots after a missed one
 # A queue whose recent pace is off its usual pace by more than log(1.13) is changing: its
 # p10 and p90 move apart by 1.5 times the excess, on the spread's log scale, at most 0.5
 # (dates 1.65 times as far either way).
@@ -80,10 +82,17 @@ FLUX_MOST = 0.5
 
 @dataclass
 class History:
-    """A provider's weekly figures, as arrays indexed [queue, week] (week 0 = first snapshot)."""
+    """A provider's weekly figures, as arrays indexed [queue, week]: week 0 is the first
+    snapshot's week, and week k the k-th calendar week after it.
+
+    A week the trust did not import has no snapshot (`snapshot_ids[k]` is None). What the next
+    snapshot found (leavers, joiners) happened over all the weeks since the one before it
+    (`covers`), so it is shared evenly among them, and the ranked count is interpolated: a
+    missed week changes neither a queue's weekly pace nor how long a wait is in weeks.
+    """
 
     provider: Provider
-    snapshot_ids: list[int]
+    snapshot_ids: list[int | None]
     week_endings: list[date]
     queue_ids: np.ndarray
     treated: np.ndarray
@@ -104,11 +113,37 @@ class History:
     # [queue] treatment function codes, and the trust's planned capacity changes (`Plan`).
     queue_functions: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype="<U3"))
     plans: list["Plan"] = field(default_factory=list)
+    # [week] Weeks since the snapshot before (1 but after a missed week; 0 for a missed week).
+    covers: np.ndarray | None = None
     rates_memo: dict = field(default_factory=dict, repr=False)
 
     @property
     def weeks(self) -> int:
         return len(self.snapshot_ids)
+
+    def imported(self, weeks) -> list[int]:
+        """Those of `weeks` that have a snapshot."""
+        return [w for w in weeks if self.snapshot_ids[w] is not None]
+
+    def seen(self, span: np.ndarray) -> np.ndarray:
+        """[week] 1 for a week whose comings and goings were all seen; PARTLY_SEEN for the
+        weeks a snapshot after missed weeks covers. Those hide the pathways that joined and
+        left between two snapshots (urgent ones, mostly), and count as removed a pathway
+        booked and treated unseen: so where a queue has other weeks, its rates come from them.
+        """
+        if self.covers is None:
+            return np.ones(len(span))
+        covers = self.covers[self.covers > 0].astype(np.int64)  # of each snapshot, in order
+        partly = np.repeat(covers > 1, covers)
+        return np.where(partly[span], PARTLY_SEEN, 1.0)
+
+    def left_during(self, week: np.ndarray) -> np.ndarray:
+        """When a pathway found missing at the snapshot of `week` left, in weeks: the middle of
+        the weeks since the snapshot before (`week - 0.5`, but after a missed week)."""
+        week = np.asarray(week)
+        if self.covers is None:
+            return week - 0.5
+        return week - 0.5 * self.covers[np.clip(week, 0, None)]
 
     def queue_index(self, queue_ids) -> np.ndarray:
         return np.searchsorted(self.queue_ids, queue_ids)
@@ -156,15 +191,18 @@ def load_history(provider: Provider) -> History:
         .order_by("week_ending")
         .values_list("id", "week_ending")
     )
-    ids = [s for s, _ in snapshots]
-    week_of = {s: i for i, s in enumerate(ids)}
+    first = snapshots[0][1] if snapshots else None
+    week_of = {s: (w - first).days // 7 for s, w in snapshots}
+    ids: list[int | None] = [None] * (max(week_of.values()) + 1 if snapshots else 0)
+    for snapshot, week in week_of.items():
+        ids[week] = snapshot
     queues = dict(Queue.objects.filter(provider=provider).values_list("id", "treatment_function"))
     queue_ids = np.array(sorted(queues), dtype=np.int64)
     shape = (len(queue_ids), len(ids))
     history = History(
         provider=provider,
         snapshot_ids=ids,
-        week_endings=[w for _, w in snapshots],
+        week_endings=[first + timedelta(weeks=w) for w in range(len(ids))],
         queue_ids=queue_ids,
         treated=np.zeros(shape),
         removed=np.zeros(shape),
@@ -196,8 +234,30 @@ def load_history(provider: Provider) -> History:
         history.ranked[q, w], history.leavers[q, w] = ranked, leavers
         history.mean_wait[q, w] = np.nan if mean_wait is None else mean_wait
         history.p92_wait[q, w] = np.nan if p92_wait is None else p92_wait
+    _share_over_missed_weeks(history)
     attach_progress(history, *_sampled_positions(history))
     return history
+
+
+def _share_over_missed_weeks(history: History) -> None:
+    """Spreads what a snapshot after missed weeks found over the weeks it covers (see
+    `History`); the queues' waits of a missed week stay unknown."""
+    weeks = np.array([w for w, s in enumerate(history.snapshot_ids) if s is not None])
+    history.covers = np.zeros(history.weeks)
+    history.covers[weeks] = np.diff(weeks, prepend=-1)
+    for before, week in zip(weeks[:-1].tolist(), weeks[1:].tolist(), strict=True):
+        covered = week - before
+        if covered == 1:
+            continue
+        span = slice(before + 1, week + 1)
+        for counts in (history.treated, history.removed, history.leavers):
+            counts[:, span] = counts[:, week : week + 1] / covered
+        for counts in (history.joined, history.lags):
+            counts[:, span, :] = counts[:, week : week + 1, :] / covered
+        share = np.arange(1, covered + 1) / covered
+        history.ranked[:, span] = history.ranked[:, before : before + 1] * (1 - share) + (
+            history.ranked[:, week : week + 1] * share
+        )
 
 
 def _plans(provider: Provider, last_week: date) -> list[Plan]:
@@ -348,7 +408,8 @@ def _usual_rates_at(history: History, week: int) -> Rates:
     queues = len(history.queue_ids)
     if len(span) == 0:
         return Rates(0, np.zeros(queues), np.zeros((queues, BANDS)), np.zeros(queues))
-    weights = 0.5 ** ((week - span) / HALF_LIFE_WEEKS)
+    seen = history.seen(span)
+    weights = 0.5 ** ((week - span) / HALF_LIFE_WEEKS) * seen
     schedule = capacity_schedule(history, week)
     treated = history.treated[:, span]
     if schedule:
@@ -358,7 +419,7 @@ def _usual_rates_at(history: History, week: int) -> Rates:
     joined = history.joined[:, span, :]
     ahead = np.zeros((queues, len(span), BANDS))
     ahead[:, :, 2:] = np.cumsum(joined[:, :, 1:-1], axis=2)
-    joined_weights = 0.5 ** ((week - span) / JOINED_HALF_LIFE_WEEKS)
+    joined_weights = 0.5 ** ((week - span) / JOINED_HALF_LIFE_WEEKS) * seen
     joined_ahead = np.einsum("qwb,w->qb", ahead, joined_weights) / joined_weights.sum()
     at_risk = history.ranked[:, span - 1] @ weights
     removed = np.divide(
@@ -691,9 +752,24 @@ def fit_spread(weeks, band, waited, treated, weights) -> Spread | None:
     return Spread(int(treated.sum()), np.sort(table, axis=2))
 
 
-def load_outcomes(history: History) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sorted pathway ids, the week each was found missing (-1: still open) and whether it
-    was booked when last seen (then it left by being treated)."""
+class Outcomes(NamedTuple):
+    """Sorted pathway ids, the week each was found missing (-1: still open), whether it was
+    booked when last seen (then it left by being treated) and when it left, in weeks
+    (`History.left_during`; by default the middle of the week it was found missing)."""
+
+    ids: np.ndarray
+    left: np.ndarray
+    treated: np.ndarray
+    left_at: np.ndarray | None = None
+
+    def when_left(self, index) -> np.ndarray:
+        if self.left_at is None:
+            return self.left[index] - 0.5
+        return self.left_at[index]
+
+
+def load_outcomes(history: History) -> Outcomes:
+    """Every pathway of the trust's, as `Outcomes`."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -707,7 +783,7 @@ def load_outcomes(history: History) -> tuple[np.ndarray, np.ndarray, np.ndarray]
         rows = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 3)
     week_of = history.week_of_snapshot
     left = np.array([week_of.get(s, -1) for s in rows[:, 1].tolist()], dtype=np.int64)
-    return rows[:, 0], left, (rows[:, 2] == 1) & (left >= 0)
+    return Outcomes(rows[:, 0], left, (rows[:, 2] == 1) & (left >= 0), history.left_during(left))
 
 
 @dataclass
@@ -721,7 +797,9 @@ class Sample:
 
 
 def load_sample(history: History, origins: list[int], target: int) -> Sample:
-    """Every k-th pathway (by id) ranked at each origin week, about `target` in all."""
+    """Every k-th pathway (by id) ranked at each origin week (each imported one), about
+    `target` in all."""
+    origins = history.imported(origins)
     ids = [history.snapshot_ids[o] for o in origins]
     if not ids:
         empty = np.zeros(0, np.int64)
@@ -772,9 +850,11 @@ def _fit_at(sample: Sample, outcomes, week: int, followed_only: bool) -> Spread 
     those followed for FOLLOW_UP times their length if `followed_only`.
 
     A pathway found missing at the snapshot `L` weeks after the origin left during that week:
-    it counts as `L - 0.5` weeks (the middle of the week), the same in the back-test.
+    it counts as `L - 0.5` weeks (the middle of the week; after missed weeks, the middle of
+    them all), the same in the back-test.
     """
-    ids, left, treated = outcomes
+    outcomes = Outcomes(*outcomes)
+    ids, left, treated = outcomes[:3]
     usable = (sample.origin < week) & (sample.origin >= week - CALIBRATION_WEEKS)
     if followed_only:
         usable &= (week - sample.origin) >= FOLLOW_UP * (sample.weeks + 1)
@@ -782,7 +862,7 @@ def _fit_at(sample: Sample, outcomes, week: int, followed_only: bool) -> Spread 
     origin = sample.origin[usable]
     left_week, was_treated = left[index], treated[index]
     known = (left_week >= 0) & (left_week <= week)
-    waited = np.where(known, left_week - 0.5, week) - origin
+    waited = np.where(known, outcomes.when_left(index), week) - origin
     weights = 0.5 ** ((week - origin) / CALIBRATION_HALF_LIFE_WEEKS)
     return fit_spread(
         sample.weeks[usable],

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from django.db import connection, transaction
@@ -47,12 +47,26 @@ class ImportResult:
     dry_run: bool = False
     rejections: list[Rejection] = field(default_factory=list)
     report_csv: str = ""
+    missed_weeks: list[date] = field(default_factory=list)  # between the last import and this
 
     def summary(self) -> str:
         if self.already_imported:
             return f"{self.snapshot}: already imported from this file; nothing changed"
         line = self.snapshot.summary()
         return f"{line} (dry run: nothing changed)" if self.dry_run else line
+
+    def missed_weeks_note(self) -> str:
+        """What a trust should know when it skipped a week: "" if it did not."""
+        if not self.missed_weeks:
+            return ""
+        weeks = [week.isoformat() for week in self.missed_weeks]
+        listed = weeks[0] if len(weeks) == 1 else f"{', '.join(weeks[:-1])} and {weeks[-1]}"
+        count = "1 week was" if len(weeks) == 1 else f"{len(weeks)} weeks were"
+        return (
+            f"{count} not imported before {self.snapshot.week_ending} ({listed}): pathways "
+            "that left the list then count as leaving over those weeks, and weeks are imported "
+            "in order, so they cannot be added later"
+        )
 
 
 class ImportRefused(Exception):
@@ -106,9 +120,24 @@ def import_snapshot(
         pass
     except ExtractRefused as refusal:
         raise ImportRefused(str(refusal), reader.report_csv()) from None
+    result.missed_weeks = _missed_weeks(result.snapshot)
     if not dry_run:
         patient_data_changed()
     return result
+
+
+def _missed_weeks(snapshot: Snapshot) -> list[date]:
+    """The weeks between the trust's snapshot before `snapshot` and it."""
+    before = (
+        Snapshot.objects.filter(provider=snapshot.provider, week_ending__lt=snapshot.week_ending)
+        .order_by("-week_ending")
+        .values_list("week_ending", flat=True)
+        .first()
+    )
+    if before is None:
+        return []
+    weeks = (snapshot.week_ending - before).days // 7
+    return [before + timedelta(weeks=k) for k in range(1, weeks)]
 
 
 def _import(reader, sha, file_name, imported_by, allow_shrink, expected_provider, progress):

@@ -46,7 +46,9 @@ def import_upload(run_id: int) -> None:
         run.status = run.Status.FAILED
         run.message = "The import stopped because of an error in the portal. Nothing was changed."
     else:
-        run.status, run.snapshot, run.message = run.Status.DONE, result.snapshot, result.summary()
+        note = result.missed_weeks_note()
+        message = f"{result.summary()}. {note[0].upper()}{note[1:]}." if note else result.summary()
+        run.status, run.snapshot, run.message = run.Status.DONE, result.snapshot, message
     finally:
         # The upload holds patient data: keep it no longer than the import needs it.
         path.unlink(missing_ok=True)

@@ -28,6 +28,11 @@ class Command(BaseCommand):
         result = backtest.run(provider, step=options["step"])
         if not result.origins:
             weeks = provider.snapshots.count()
+            if weeks >= backtest.weeks_needed():  # rare: every week it could replay was missed
+                raise CommandError(
+                    f"{code} has too little history to replay: none of the weeks a back-test "
+                    "would start from was imported"
+                )
             raise CommandError(
                 f"{code} has too little history to replay: {weeks} weekly "
                 f"snapshot{'' if weeks == 1 else 's'} imported, and a back-test needs "

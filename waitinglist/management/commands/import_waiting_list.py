@@ -55,6 +55,8 @@ class Command(BaseCommand):
                     raise CommandError(f"{path.name}: refused: {refusal}") from None
                 reports.append((path, result.report_csv))
                 self.stdout.write(result.summary())
+                if note := result.missed_weeks_note():
+                    self.stderr.write(f"{path.name}: {note}")
                 if options["verbosity"] > 1:
                     self.stderr.write(f"{path.name}: {time.perf_counter() - started:.1f} s")
                 seen[result.snapshot.provider_id] = result.snapshot.provider
