@@ -118,6 +118,26 @@ def steady_history(weeks: int = 40, queues: int = 2, treated: float = 10.0):
     )
 
 
+def test_a_list_whose_extract_has_no_booking_dates_counts_every_leaver_as_treated():
+    history = steady_history(weeks=30, queues=3)
+    history.removed[:] = 1.0
+    history.treated[1] = 0.0  # list 2: nobody ever seen booked; 30 leavers in all
+    history.treated[2], history.removed[2] = 0.0, 0.0  # list 3: too few leavers to tell
+    history.removed[2, 5] = 1.0
+    estimates._count_leavers_as_treated_without_bookings(history)
+    assert history.unbooked.tolist() == [False, True, False]  # list 3 follows the trust's
+    assert history.treated[:, 5].tolist() == [10, 1, 0] and history.removed[:, 5].tolist() == [
+        1,
+        0,
+        1,
+    ]
+    history = steady_history(weeks=30, queues=3, treated=0.0)  # no list carries bookings
+    history.removed[:2] = 1.0
+    history.removed[2, 5] = 1.0
+    estimates._count_leavers_as_treated_without_bookings(history)
+    assert history.unbooked.tolist() == [True, True, True]  # list 3 again follows the trust's
+
+
 def test_same_band_joiners_with_older_clocks_join_ahead_of_pathways_that_started_later():
     """Every week 4 pathways join band 5, all with clocks that had run 10 weeks (listed after
     outpatient care): they rank ahead of anyone whose clock started after theirs did."""
@@ -573,8 +593,37 @@ def test_explanation_for_a_modelled_and_a_booked_pathway(tmp_path, trust):
     assert f"You are {ordinal(position.position)} in the queue for " in text
     assert "on this list had their treatment." in text
     assert f"{modelled.p50:%B} is most likely." in text
+    assert not QueueRates.objects.filter(leavers_counted_as_treated=True).exists()  # booked
     booked = Estimate.objects.filter(basis="booked").select_related("pathway__queue").first()
     assert f"Your date is booked: {booked.p50:%-d %B %Y}." in explain(booked.pathway)
+
+
+@pytest.mark.django_db
+def test_a_trust_whose_extract_has_no_booking_dates_still_gets_estimates(tmp_path, trust):
+    """`TCI_Date` and `Outpatient_Future_Appointment_Date` are optional columns. Without them
+    nobody is seen booked before leaving, so every list seemed to treat nobody: no estimates
+    at all, and a back-test with nothing to score. Now every leaver counts as treated."""
+    files = simulate_trust("RXX", 30, seed=7, out=tmp_path, pathways=800, last_week=LAST_WEEK)
+    booking = {"TCI_Date", "Outpatient_Future_Appointment_Date"}
+    for path in files:
+        rows = list(csv.DictReader(path.open()))
+        with path.open("w", newline="") as f:
+            writer = csv.DictWriter(f, [c for c in rows[0] if c not in booking])
+            writer.writeheader()
+            writer.writerows({k: v for k, v in row.items() if k not in booking} for row in rows)
+    run("import_waiting_list", *map(str, files))
+
+    stored = Estimate.objects.filter(snapshot=trust.latest_snapshot)
+    assert stored.count() == ranked_now(trust).count() > 500
+    assert stored.filter(basis="model").count() >= 0.95 * stored.count()
+    rates = QueueRates.objects.filter(snapshot=trust.latest_snapshot)
+    assert rates.exists() and not rates.filter(leavers_counted_as_treated=False).exists()
+    text = " ".join(explain(stored.filter(basis="model").first().pathway))
+    assert "left this list, most of them because they had their treatment." in text
+    table = {line.split(",")[0]: line.split(",") for line in run("backtest", "--provider", "RXX")
+             .splitlines()[2:]}  # fmt: skip
+    assert float(table["wait-well"][2]) <= float(table["nhs-app-mean"][2]) / 2
+    assert 0.3 < float(table["wait-well"][3]) < 0.7 and float(table["wait-well"][6]) == 1.0
 
 
 @pytest.mark.django_db

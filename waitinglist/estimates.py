@@ -72,6 +72,10 @@ PROGRESS_PRIOR_PAIRS = 20.0  # a queue with few pairs leans on the whole trust's
 PACE_LIMIT = 4.0  # the recent pace never changes a projection more than 4 times
 LAG_WEEKS = 104  # a joiner whose clock had run this long or longer counts as this long
 PARTLY_SEEN = 0.01  # the weight in the rates of weeks between two snapshots after a missed one
+# A list with this many leavers, under this share of them booked when last seen, carries no
+# booking dates: every leaver counts as treated (`_count_leavers_as_treated_without_bookings`).
+UNBOOKED_LEAVERS = 20
+UNBOOKED_SHARE = 0.05
 # A queue whose recent pace is off its usual pace by more than log(1.13) is changing: its
 # p10 and p90 move apart by 1.5 times the excess, on the spread's log scale, at most 0.5
 # (dates 1.65 times as far either way).
@@ -115,6 +119,8 @@ class History:
     plans: list["Plan"] = field(default_factory=list)
     # [week] Weeks since the snapshot before (1 but after a missed week; 0 for a missed week).
     covers: np.ndarray | None = None
+    # [queue] Lists whose extract carries no booking dates: every leaver counts as treated.
+    unbooked: np.ndarray | None = None
     rates_memo: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -221,6 +227,7 @@ def load_history(provider: Provider) -> History:
     for queue, snapshot, booked, count in _leavers(provider):
         q, w = history.queue_index(queue), week_of[snapshot]
         (history.treated if booked else history.removed)[q, w] += count
+    _count_leavers_as_treated_without_bookings(history)
     for queue, snapshot, band, lag, count in _joiners(provider):
         q, w = history.queue_index(queue), week_of[snapshot]
         history.joined[q, w, band or 0] += count
@@ -237,6 +244,26 @@ def load_history(provider: Provider) -> History:
     _share_over_missed_weeks(history)
     attach_progress(history, *_sampled_positions(history))
     return history
+
+
+def _count_leavers_as_treated_without_bookings(history: History) -> None:
+    """Where a list's extract carries no booking dates, every leaver counts as treated.
+
+    A leaver is counted as treated if it was booked when last seen. But `TCI_Date` and
+    `Outpatient_Future_Appointment_Date` are columns a trust may leave out, for some lists or
+    all: then nobody is ever seen booked, and the list would seem to treat nobody and get no
+    estimates. Treated patients are nearly always booked first (99.85% of leavers on our
+    simulator), so a list with at least UNBOOKED_LEAVERS leavers of which under
+    UNBOOKED_SHARE were booked does not carry bookings; one with fewer leavers is judged by
+    the whole trust's. Its estimates are then of when a patient leaves the list, mostly by
+    being treated, and the patient is told so (`QueueRates.leavers_counted_as_treated`).
+    """
+    booked, left = history.treated.sum(axis=1), (history.treated + history.removed).sum(axis=1)
+    trust_unbooked = left.sum() >= UNBOOKED_LEAVERS and booked.sum() < UNBOOKED_SHARE * left.sum()
+    enough = left >= UNBOOKED_LEAVERS
+    history.unbooked = np.where(enough, booked < UNBOOKED_SHARE * left, trust_unbooked)
+    history.treated[history.unbooked] += history.removed[history.unbooked]
+    history.removed[history.unbooked] = 0
 
 
 def _share_over_missed_weeks(history: History) -> None:
@@ -775,15 +802,19 @@ def load_outcomes(history: History) -> Outcomes:
             f"""
             SELECT id, COALESCE(left_snapshot_id, 0),
                    CASE WHEN tci_date IS NOT NULL OR outpatient_appointment_date IS NOT NULL
-                        THEN 1 ELSE 0 END
+                        THEN 1 ELSE 0 END,
+                   queue_id
             FROM {Pathway._meta.db_table} WHERE provider_id = %s ORDER BY id
             """,
             [history.provider.pk],
         )
-        rows = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 3)
+        rows = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 4)
     week_of = history.week_of_snapshot
     left = np.array([week_of.get(s, -1) for s in rows[:, 1].tolist()], dtype=np.int64)
-    return Outcomes(rows[:, 0], left, (rows[:, 2] == 1) & (left >= 0), history.left_during(left))
+    treated = rows[:, 2] == 1
+    if history.unbooked is not None and history.unbooked.any():
+        treated |= np.isin(rows[:, 3], history.queue_ids[history.unbooked])
+    return Outcomes(rows[:, 0], left, treated & (left >= 0), history.left_during(left))
 
 
 @dataclass
@@ -958,6 +989,9 @@ def _store(provider, snapshot, rows, history: History, rates: Rates) -> None:
     plans = next_plans(history, snapshot.week_ending)
     widened = np.atleast_1d(range_widening(history, rates, history.queue_ids)) > 0
     pace = rates.pace if rates.pace is not None else np.ones(len(history.queue_ids))
+    unbooked = history.unbooked
+    if unbooked is None:
+        unbooked = np.zeros(len(history.queue_ids), dtype=bool)
     with transaction.atomic():
         Estimate.objects.filter(snapshot__provider=provider).delete()
         QueueRates.objects.filter(queue__provider=provider).delete()
@@ -983,6 +1017,7 @@ def _store(provider, snapshot, rows, history: History, rates: Rates) -> None:
                 planned_percent=round((plans[q].factor - 1) * 100) if plans[q] else None,
                 planned_from=date.fromordinal(plans[q].starts) if plans[q] else None,
                 pace_change_percent=round((pace[q] - 1) * 100) if widened[q] else None,
+                leavers_counted_as_treated=bool(unbooked[q]),
             )
             for q, queue in enumerate(history.queue_ids)
             for band in range(1, BANDS)

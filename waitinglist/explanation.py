@@ -67,7 +67,10 @@ def sentences_for(pathway: Pathway, estimate, position: int | None, rates) -> li
         return sentences
     if rates and rates.weeks_of_history:
         sentences.append(
-            f"In recent weeks, {people_a_week(rates.treated_per_week)} on this list had "
+            f"In recent weeks, {people_a_week(rates.treated_per_week)} left this list, most "
+            "of them because they had their treatment."
+            if rates.leavers_counted_as_treated
+            else f"In recent weeks, {people_a_week(rates.treated_per_week)} on this list had "
             "their treatment."
         )
         sentences.append(

@@ -145,6 +145,7 @@ class RateRow:
     treated: float
     joined_ahead: float
     removed_percent: float
+    leavers_counted_as_treated: bool = False  # the extract carries no booking dates
 
     @classmethod
     def of(cls, rates: QueueRates) -> "RateRow":
@@ -154,6 +155,7 @@ class RateRow:
             rates.treated_per_week,
             rates.joined_ahead_per_week,
             100 * rates.removed_share_per_week,
+            rates.leavers_counted_as_treated,
         )
 
 
