@@ -257,6 +257,63 @@ def test_a_missed_week_leaves_the_estimates_where_every_week_would_put_them(tmp_
     assert replayed and not set(missed) & set(replayed)
 
 
+@pytest.mark.django_db
+def test_a_list_the_extract_carries_only_from_a_later_week_learns_from_its_own_weeks(
+    tmp_path, trust
+):
+    """The same trust twice: RXX's extracts carry ophthalmology (130) from the start, RXY's only
+    from week 20, when its whole list "joins" at once. That burst counted as urgent patients
+    joining ahead, and the weeks before it as weeks nobody was treated, so two weeks later
+    every ophthalmology patient was told the queue was not moving. Now a list's rates start
+    after its first week, and it has too little history until it has MIN_WEEKS of its own."""
+    ProviderFactory(ods_code="RXY")
+    every, later = (
+        simulate_trust(code, 30, seed=7, out=tmp_path / code, pathways=2000, last_week=LAST_WEEK)
+        for code in ("RXX", "RXY")
+    )
+    for path in later[:20]:
+        lines = path.read_text().splitlines(keepends=True)
+        column = lines[0].split(",").index("ACTIVITY_TREATMENT_FUNCTION_CODE")
+        path.write_text("".join(line for line in lines if line.split(",")[column] != "130"))
+    run("import_waiting_list", *map(str, every))
+    run("import_waiting_list", *map(str, later[:22]))
+    rxy = Provider.objects.get(ods_code="RXY")
+    eye = Estimate.objects.filter(
+        snapshot=rxy.latest_snapshot, pathway__queue__treatment_function="130"
+    )
+    assert eye.exists() and set(eye.exclude(basis="booked").values_list("basis", flat=True)) == {
+        Estimate.Basis.TOO_LITTLE_HISTORY  # two weeks of its own: too few to say
+    }
+    assert Estimate.objects.filter(snapshot=rxy.latest_snapshot, basis="model").exists()
+    run("import_waiting_list", *map(str, later[22:]))
+
+    def medians(code):
+        estimated = Estimate.objects.filter(
+            snapshot__provider__ods_code=code,
+            basis="model",
+            pathway__queue__treatment_function="130",
+        )
+        return {k[3:]: p50 for k, p50 in estimated.values_list("pathway__identifier", "p50")}
+
+    with_every, with_later = medians("RXX"), medians("RXY")
+    assert len(with_every) > 50 and with_later.keys() == with_every.keys()
+    shift = np.mean([(with_later[k] - with_every[k]).days / 7 for k in with_every])
+    assert abs(shift) < 1.0  # 10 weeks of its own, against 30: about the same dates
+
+
+def test_a_queues_rates_start_after_its_first_week():
+    """Queue 2 first appears in week 30 of 40 with 200 urgent pathways, all "joined" at once."""
+    history = steady_history(weeks=40, queues=2)
+    history.treated[1, :30] = 0.0
+    history.joined[1, 30, 2] = 200.0
+    history.started = np.array([0, 30])
+    rates = estimates._usual_rates_at(history, 39)
+    assert rates.treated.tolist() == [10.0, 10.0]  # not dragged down by the weeks before it
+    assert rates.joined_ahead[1, 5] == 0.0  # the burst is not urgent patients joining ahead
+    assert rates.queue_weeks.tolist() == [26, 9]
+    assert not rates.young(1) and estimates._usual_rates_at(history, 32).young(1)
+
+
 def attach_moving_pathways(history, speeds: dict[int, np.ndarray], count: int = 50) -> None:
     """`count` pathways per queue, far back, each week moving up by that queue's speed."""
     rows = []

@@ -249,6 +249,7 @@ def _predict(history, sample, outcomes, o: int, ranked) -> dict[str, np.ndarray]
             band[finite],
             position[finite],
         )
+        ours[rates.young(q)] = np.nan  # a list the extract began to carry only lately
 
     def point(weeks: np.ndarray) -> np.ndarray:
         out = blank.copy()

@@ -121,6 +121,9 @@ class History:
     covers: np.ndarray | None = None
     # [queue] Lists whose extract carries no booking dates: every leaver counts as treated.
     unbooked: np.ndarray | None = None
+    # [queue] The week each queue first had pathways: everyone on it then "joined", and no
+    # week before it says anything of its rates. None: week 0 for every queue.
+    started: np.ndarray | None = None
     rates_memo: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -185,6 +188,14 @@ class Rates:
     # week (capacity_from[0] = 0). None: no plans.
     capacity: np.ndarray | None = None
     capacity_from: np.ndarray | None = None
+    # [queue] Weeks of each queue's own the rates rest on (`weeks_used` at most): a list the
+    # trust's extract began to carry later has fewer. None: `weeks_used` for every queue.
+    queue_weeks: np.ndarray | None = None
+
+    def young(self, q) -> np.ndarray:
+        """[pathway] Whether queue index `q` has under MIN_WEEKS weeks of its own."""
+        weeks = self.queue_weeks[q] if self.queue_weeks is not None else self.weeks_used
+        return np.broadcast_to(np.asarray(weeks) < MIN_WEEKS, np.shape(q))
 
     def treated_now(self) -> np.ndarray:
         """[queue] The usual pace this coming week, with any plan already in effect."""
@@ -241,6 +252,8 @@ def load_history(provider: Provider) -> History:
         history.ranked[q, w], history.leavers[q, w] = ranked, leavers
         history.mean_wait[q, w] = np.nan if mean_wait is None else mean_wait
         history.p92_wait[q, w] = np.nan if p92_wait is None else p92_wait
+    present = history.joined.sum(axis=2) > 0  # before a missed week's joiners are shared out
+    history.started = np.where(present.any(axis=1), present.argmax(axis=1), history.weeks)
     _share_over_missed_weeks(history)
     attach_progress(history, *_sampled_positions(history))
     return history
@@ -425,7 +438,8 @@ def _usual_rates_at(history: History, week: int) -> Rates:
     `T` is an upper percentile of the weekly treated counts, not their mean, so that a
     bank-holiday week or a strike does not drag it down for weeks after it (the spread learnt
     from the past accounts for such weeks ahead). `J_b` is a weighted mean with a longer
-    memory. Week 0 is left out: in a provider's first snapshot everyone "joined" and nobody
+    memory. Each queue's first week is left out, and the weeks before it: in a provider's
+    first snapshot, or the first that carries a list, everyone on it "joined" and nobody
     left. Kept per week in `history.rates_memo`: the pace looks back at many weeks' rates.
     """
     if week in history.rates_memo:
@@ -436,7 +450,11 @@ def _usual_rates_at(history: History, week: int) -> Rates:
     if len(span) == 0:
         return Rates(0, np.zeros(queues), np.zeros((queues, BANDS)), np.zeros(queues))
     seen = history.seen(span)
-    weights = 0.5 ** ((week - span) / HALF_LIFE_WEEKS) * seen
+    # [queue, week]: only the weeks after each queue's first count for it.
+    own = (
+        span[None, :] > (np.zeros(queues) if history.started is None else history.started)[:, None]
+    )
+    weights = 0.5 ** ((week - span) / HALF_LIFE_WEEKS) * seen * own
     schedule = capacity_schedule(history, week)
     treated = history.treated[:, span]
     if schedule:
@@ -446,20 +464,21 @@ def _usual_rates_at(history: History, week: int) -> Rates:
     joined = history.joined[:, span, :]
     ahead = np.zeros((queues, len(span), BANDS))
     ahead[:, :, 2:] = np.cumsum(joined[:, :, 1:-1], axis=2)
-    joined_weights = 0.5 ** ((week - span) / JOINED_HALF_LIFE_WEEKS) * seen
-    joined_ahead = np.einsum("qwb,w->qb", ahead, joined_weights) / joined_weights.sum()
-    at_risk = history.ranked[:, span - 1] @ weights
-    removed = np.divide(
-        history.removed[:, span] @ weights, at_risk, out=np.zeros(queues), where=at_risk > 0
-    )
-    rates = Rates(len(span), treated, joined_ahead, removed)
+    joined_weights = 0.5 ** ((week - span) / JOINED_HALF_LIFE_WEEKS) * seen * own
+    joined_total = joined_weights.sum(axis=1)
+    joined_ahead = _per_queue(np.einsum("qwb,qw->qb", ahead, joined_weights), joined_total)
+    at_risk = (history.ranked[:, span - 1] * weights).sum(axis=1)
+    removed = _per_queue((history.removed[:, span] * weights).sum(axis=1), at_risk)
+    rates = Rates(len(span), treated, joined_ahead, removed, queue_weeks=own.sum(axis=1))
     if schedule:
         rates.capacity, rates.capacity_from = schedule[1], schedule[2]
     if history.lags is not None:
         # A joiner in the same band ranks ahead of a pathway whose clock started later than
         # the joiner's: one added to an admitted list after months of outpatient care, say.
-        rates.joined_same = np.einsum("qwb,w->qb", joined, joined_weights) / joined_weights.sum()
-        lags = np.einsum("qwl,w->ql", history.lags[:, span, :], joined_weights)
+        rates.joined_same = _per_queue(
+            np.einsum("qwb,qw->qb", joined, joined_weights), joined_total
+        )
+        lags = np.einsum("qwl,qw->ql", history.lags[:, span, :], joined_weights)
         total = lags.sum(axis=1, keepdims=True)
         longer = np.divide(
             total - np.cumsum(lags, axis=1), total, out=np.zeros_like(lags), where=total > 0
@@ -467,6 +486,12 @@ def _usual_rates_at(history: History, week: int) -> Rates:
         rates.lag_sums = np.concatenate([np.zeros((queues, 1)), np.cumsum(longer, axis=1)], axis=1)
     history.rates_memo[week] = rates
     return history.rates_memo[week]
+
+
+def _per_queue(sums: np.ndarray, totals: np.ndarray) -> np.ndarray:
+    """`sums` [queue, ...] over `totals` [queue]; 0 for a queue with no weeks of its own."""
+    totals = totals.reshape(-1, *([1] * (sums.ndim - 1)))
+    return np.divide(sums, totals, out=np.zeros(sums.shape), where=totals > 0)
 
 
 def capacity_schedule(history: History, week: int):
@@ -525,7 +550,11 @@ def kept_pace(history: History, week: int, window: int, half_life: float) -> np.
     queues = len(history.queue_ids)
     pairs = history.progress
     end = pairs[:, 0] + PROGRESS_WEEKS
-    pairs = pairs[(end <= week) & (end > week - window) & (pairs[:, 0] >= MIN_WEEKS)]
+    # From a week at which the queue had MIN_WEEKS weeks of its own, as an estimate needs.
+    started = np.zeros(queues) if history.started is None else history.started
+    pairs = pairs[
+        (end <= week) & (end > week - window) & (pairs[:, 0] >= started[pairs[:, 1]] + MIN_WEEKS)
+    ]
     start, q, band, before, after, waited = pairs.T
     then, later = np.zeros(len(pairs)), np.zeros(len(pairs))
     known = waited >= 0
@@ -566,10 +595,12 @@ def _later_by(rates: Rates, weeks: float) -> Rates:
 
 
 def weighted_median(values: np.ndarray, weights: np.ndarray, share: float = 0.5) -> np.ndarray:
-    """Per row of `values` [row, week]: the value at which `share` of the weight is reached."""
+    """Per row of `values` [row, week]: the value at which `share` of the weight is reached.
+    `weights` [week], or [row, week]."""
     order = np.argsort(values, axis=1, kind="stable")
     ordered = np.take_along_axis(values, order, axis=1)
-    cumulative = np.cumsum(weights[order], axis=1)
+    weights = np.broadcast_to(weights, values.shape)
+    cumulative = np.cumsum(np.take_along_axis(weights, order, axis=1), axis=1)
     half = cumulative[:, -1:] * share
     at = (cumulative < half - 1e-12).sum(axis=1)
     return ordered[np.arange(len(values)), at]
@@ -843,9 +874,10 @@ def load_sample(history: History, origins: list[int], target: int) -> Sample:
     weeks = np.zeros(len(rows))
     for o in origins:
         at = origin == o
-        weeks[at] = projections(
-            history, rates_at(history, o), rows[at, 2], rows[at, 3], rows[at, 4], waited[at]
-        )
+        rates = rates_at(history, o)
+        weeks[at] = projections(history, rates, rows[at, 2], rows[at, 3], rows[at, 4], waited[at])
+        # No estimate is made for a queue with too few weeks of its own: nor is one learnt from.
+        weeks[np.flatnonzero(at)[rates.young(history.queue_index(rows[at, 2]))]] = np.inf
     return Sample(rows[:, 1], origin, rows[:, 4], weeks)
 
 
@@ -944,16 +976,19 @@ def recompute(provider: Provider) -> Result:
     waited = np.array([(snapshot.week_ending - row[6]).days / 7 for row in current])
     weeks = projections(history, rates, *numbers[:, 1:4].T, waited)
     enough = rates.weeks_used >= MIN_WEEKS and spread is not None
+    # A list the trust's extract began to carry under MIN_WEEKS weeks ago has too little history.
+    young = rates.young(history.queue_index(numbers[:, 1]))
     dates = np.full((len(current), 3), np.nan)
     if enough:
         queue, position, band = numbers[:, 1:4].T
         widen = range_widening(history, rates, queue)
         dates = in_queue_order(spread.apply(weeks, band, widen), queue, band, position)
+        dates[young] = np.nan
     # A booked date already past at the snapshot is a stale booking: estimate as unbooked.
     earliest = snapshot.week_ending - timedelta(days=6)
     result, rows = Result(snapshot), []
-    for (pathway, _, _, _, tci, outpatient, _), (t10, t50, t90) in zip(current, dates, strict=True):
-        booked = tci or outpatient
+    for row, (t10, t50, t90), new in zip(current, dates, young, strict=True):
+        pathway, booked = row[0], row[4] or row[5]
         if booked and booked >= earliest:
             rows.append((pathway, booked, booked, booked, Estimate.Basis.BOOKED))
             result.booked += 1
@@ -962,7 +997,7 @@ def recompute(provider: Provider) -> Result:
             rows.append((pathway, _date(start, t10), _date(start, t50), _date(start, t90), "model"))
             result.estimated += 1
         else:
-            basis = "too-little-history" if not enough else "queue-not-moving"
+            basis = "too-little-history" if not enough or new else "queue-not-moving"
             rows.append((pathway, None, None, None, basis))
             result.without[basis] = result.without.get(basis, 0) + 1
     _store(provider, snapshot, rows, history, rates)
@@ -1010,7 +1045,9 @@ def _store(provider, snapshot, rows, history: History, rates: Rates) -> None:
                 queue_id=int(queue),
                 band=band,
                 snapshot=snapshot,
-                weeks_of_history=rates.weeks_used,
+                weeks_of_history=rates.weeks_used
+                if rates.queue_weeks is None
+                else int(rates.queue_weeks[q]),
                 treated_per_week=float(rates.treated_now()[q]),
                 joined_ahead_per_week=float(rates.joined_ahead[q, band]),
                 removed_share_per_week=float(rates.removed_share[q]),
