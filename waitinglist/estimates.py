@@ -136,10 +136,10 @@ class History:
 
     def seen(self, span: np.ndarray) -> np.ndarray:
         """[week] 1 for a week whose comings and goings were all seen; PARTLY_SEEN for the
-        weeks a snapshot after missed weeks covers. Those hide the pathways that joined and
-        left between two snapshots (urgent ones, mostly), and count as removed a pathway
-        booked and treated unseen: so where a queue has other weeks, its rates come from them.
-        """
+        weeks a snapshot after missed weeks covers. In those, a pathway that joined and left
+        between two snapshots (an urgent one, mostly) is never seen, and one booked and
+        treated between them counts as removed if it was unbooked when last seen. So where a
+        queue has other weeks, its rates come from them."""
         if self.covers is None:
             return np.ones(len(span))
         covers = self.covers[self.covers > 0].astype(np.int64)  # of each snapshot, in order
