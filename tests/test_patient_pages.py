@@ -198,6 +198,23 @@ def test_the_page_shows_each_open_wait_with_its_place_and_estimate(
 
 
 @pytest.mark.django_db
+def test_after_a_week_the_trust_did_not_send_the_page_says_since_when(
+    imported, tmp_path, client, monkeypatch
+):
+    later = WEEK + timedelta(weeks=4)  # the week before it was not imported
+    rows = [pathway("A2", NHS_NUMBER=pathway("X99")["NHS_NUMBER"]), pathway("B3")] + [
+        pathway(f"C{n}", REFERRAL_TO_TREATMENT_PERIOD_START_DATE="2025-06-01") for n in (7, 8)
+    ]
+    extract = write_extract(tmp_path / "w4.csv", week_of(rows, later))
+    call_command("import_waiting_list", str(extract), stdout=StringIO(), stderr=StringIO())
+    monkeypatch.setattr("django.utils.timezone.localdate", lambda: later)
+    linked_client(client, tmp_path)
+    page = client.get(reverse("waitinglist:my_wait")).content.decode()
+    assert "Up 1 place since 15 March 2026." in page  # C6 left; the last list A2 was on
+    assert "since last week" not in page
+
+
+@pytest.mark.django_db
 def test_old_data_is_flagged_not_shown_as_current(imported, tmp_path, client, monkeypatch):
     monkeypatch.setattr("django.utils.timezone.localdate", lambda: TODAY + timedelta(days=30))
     linked_client(client, tmp_path)

@@ -6,7 +6,7 @@ reaches these queries, so nobody can see another person's record.
 """
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from uuid import uuid4
 
 from django.core.cache import cache
@@ -27,6 +27,7 @@ from waitinglist.procedures import procedure_name
 from waitinglist.treatment_functions import TREATMENT_FUNCTIONS
 
 STALE_AFTER_DAYS = 13  # a weekly list older than this has missed an update
+WEEK = timedelta(weeks=1)
 RTT_STANDARD_WEEKS = 18
 CHART_WIDTH, CHART_HEIGHT, CHART_MARGIN = 600, 220, 40
 # Each patient's pages are kept in the cache (Redis in production) under a key that names the
@@ -63,6 +64,9 @@ class PathwayPage:
     stale: bool
     chart: Chart | None
     responses: list[PatientResponse] = field(default_factory=list)
+    # The week `moved_since_last_week` compares with: the week before `updated`, unless the
+    # trust did not send that week's list.
+    compared_with: date | None = None
     version: str = ""  # of the patient data the page was read from
     advice: list = field(default_factory=list)  # published advice for it, most specific first
 
@@ -83,16 +87,20 @@ class PathwayPage:
         """How the place changed, in words."""
         said = []
         week = self.moved_since_last_week
+        since, same = "since last week", "The same as last week."
+        if self.compared_with and self.updated and self.compared_with < self.updated - WEEK:
+            since = f"since {self.compared_with:%-d %B %Y}"
+            same = f"The same as on {self.compared_with:%-d %B %Y}."
         if week is not None:
             if week > 0:
-                said.append(f"Up {_places(week)} since last week.")
+                said.append(f"Up {_places(week)} {since}.")
             elif week < 0:
                 said.append(
-                    f"Down {_places(-week)} since last week: people who needed treatment more "
+                    f"Down {_places(-week)} {since}: people who needed treatment more "
                     "urgently joined ahead of you."
                 )
             else:
-                said.append("The same as last week.")
+                said.append(same)
         if self.moved_since_joined and self.moved_since_joined > 0:
             said.append(f"Up {_places(self.moved_since_joined)} since you joined the list.")
         return said
@@ -201,9 +209,9 @@ def _page(pathway, weeks, latest, rates, responses, today) -> PathwayPage:
     current = weeks[-1] if weeks and weeks[-1][0] == latest else None
     position = current[1] if current else None
     ranked = [(week, pos) for week, pos in weeks if pos]
-    moved_week = moved_joined = None
+    moved_week = moved_joined = compared_with = None
     if position and len(weeks) >= 2 and weeks[-2][1]:
-        moved_week = weeks[-2][1] - position
+        moved_week, compared_with = weeks[-2][1] - position, weeks[-2][0]
     if position and ranked:
         moved_joined = ranked[0][1] - position
     return PathwayPage(
@@ -223,6 +231,7 @@ def _page(pathway, weeks, latest, rates, responses, today) -> PathwayPage:
         stale=latest is None or (today - latest).days > STALE_AFTER_DAYS,
         chart=_chart(weeks),
         responses=responses,
+        compared_with=compared_with,
     )
 
 
