@@ -72,10 +72,11 @@ PROGRESS_PRIOR_PAIRS = 20.0  # a queue with few pairs leans on the whole trust's
 PACE_LIMIT = 4.0  # the recent pace never changes a projection more than 4 times
 LAG_WEEKS = 104  # a joiner whose clock had run this long or longer counts as this long
 PARTLY_SEEN = 0.01  # the weight in the rates of weeks between two snapshots after a missed one
-# A list with this many leavers, under this share of them booked when last seen, carries no
-# booking dates: every leaver counts as treated (`_count_leavers_as_treated_without_bookings`).
+# A list with this many leavers, under this share of them booked when last seen, does not show
+# its bookings (none, or only those made long ahead): every leaver counts as treated
+# (`_count_leavers_as_treated_without_bookings`).
 UNBOOKED_LEAVERS = 20
-UNBOOKED_SHARE = 0.05
+UNBOOKED_SHARE = 0.5
 # A queue whose recent pace is off its usual pace by more than log(1.13) is changing: its
 # p10 and p90 move apart by 1.5 times the excess, on the spread's log scale, at most 0.5
 # (dates 1.65 times as far either way).
@@ -260,16 +261,18 @@ def load_history(provider: Provider) -> History:
 
 
 def _count_leavers_as_treated_without_bookings(history: History) -> None:
-    """Where a list's extract carries no booking dates, every leaver counts as treated.
+    """Where a list's extract does not show its bookings, every leaver counts as treated.
 
     A leaver is counted as treated if it was booked when last seen. But `TCI_Date` and
     `Outpatient_Future_Appointment_Date` are columns a trust may leave out, for some lists or
-    all: then nobody is ever seen booked, and the list would seem to treat nobody and get no
-    estimates. Treated patients are nearly always booked first (99.85% of leavers on our
-    simulator), so a list with at least UNBOOKED_LEAVERS leavers of which under
-    UNBOOKED_SHARE were booked does not carry bookings; one with fewer leavers is judged by
-    the whole trust's. Its estimates are then of when a patient leaves the list, mostly by
-    being treated, and the patient is told so (`QueueRates.leavers_counted_as_treated`).
+    all, or fill only for bookings made well ahead: then few are seen booked, and the list
+    would seem to treat few and lose many to validation, or get no estimates at all. Treated
+    patients are booked first, and most leavers are treated (on our simulator 94% or more of
+    a list's leavers were seen booked; on the independent generator's, 75% or more), so a
+    list with at least UNBOOKED_LEAVERS leavers of which under UNBOOKED_SHARE were seen
+    booked does not show its bookings; one with fewer leavers is judged by the whole trust's.
+    Its estimates are then of when a patient leaves the list, mostly by being treated, and
+    the patient is told so (`QueueRates.leavers_counted_as_treated`).
     """
     booked, left = history.treated.sum(axis=1), (history.treated + history.removed).sum(axis=1)
     trust_unbooked = left.sum() >= UNBOOKED_LEAVERS and booked.sum() < UNBOOKED_SHARE * left.sum()

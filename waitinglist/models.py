@@ -387,8 +387,8 @@ class QueueRates(models.Model):
     # How much faster (+) or slower (-) than usual the list has moved lately, in percent, where
     # that change made the estimates' ranges wider (docs/estimates.md, step 6); else None.
     pace_change_percent = models.SmallIntegerField(null=True)
-    # The trust's extract carries no booking dates for this list, so nobody can be told apart
-    # as treated: every leaver counted as treated (docs/estimates.md, "What the history tells us").
+    # The trust's extract showed a booking for under half of this list's leavers, so who was
+    # treated cannot be told apart: every leaver counted as treated (docs/estimates.md).
     leavers_counted_as_treated = models.BooleanField(default=False)
 
     def __str__(self) -> str:

@@ -145,7 +145,7 @@ class RateRow:
     treated: float
     joined_ahead: float
     removed_percent: float
-    leavers_counted_as_treated: bool = False  # the extract carries no booking dates
+    leavers_counted_as_treated: bool = False  # the extract does not show the bookings
 
     @classmethod
     def of(cls, rates: QueueRates) -> "RateRow":
