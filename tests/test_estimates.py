@@ -126,11 +126,8 @@ def test_a_list_whose_extract_has_no_booking_dates_counts_every_leaver_as_treate
     history.removed[2, 5] = 1.0
     estimates._count_leavers_as_treated_without_bookings(history)
     assert history.unbooked.tolist() == [False, True, False]  # list 3 follows the trust's
-    assert history.treated[:, 5].tolist() == [10, 1, 0] and history.removed[:, 5].tolist() == [
-        1,
-        0,
-        1,
-    ]
+    assert history.treated[:, 5].tolist() == [10, 1, 0]
+    assert history.removed[:, 5].tolist() == [1, 0, 1]
     history = steady_history(weeks=30, queues=3, treated=0.0)  # no list carries bookings
     history.removed[:2] = 1.0
     history.removed[2, 5] = 1.0
@@ -655,13 +652,13 @@ def test_explanation_for_a_modelled_and_a_booked_pathway(tmp_path, trust):
     assert f"Your date is booked: {booked.p50:%-d %B %Y}." in explain(booked.pathway)
 
 
-def without_bookings(path, booking=("TCI_Date", "Outpatient_Future_Appointment_Date")) -> None:
+BOOKING_COLUMNS = ("TCI_Date", "Outpatient_Future_Appointment_Date")
+
+
+def without_bookings(path) -> None:
     """Takes the booking columns out of an extract."""
     rows = list(csv.DictReader(path.open()))
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, [c for c in rows[0] if c not in booking])
-        writer.writeheader()
-        writer.writerows({k: v for k, v in row.items() if k not in booking} for row in rows)
+    write_extract(path, rows, header=[c for c in rows[0] if c not in BOOKING_COLUMNS])
 
 
 def with_late_bookings(path) -> None:
@@ -669,7 +666,7 @@ def with_late_bookings(path) -> None:
     rows = list(csv.DictReader(path.open()))
     for row in rows:
         week = date.fromisoformat(row["Week_Ending_Date"])
-        for column in ("TCI_Date", "Outpatient_Future_Appointment_Date"):
+        for column in BOOKING_COLUMNS:
             if row[column] and date.fromisoformat(row[column]) < week + timedelta(days=7):
                 row[column] = ""
     write_extract(path, rows, header=list(rows[0]))

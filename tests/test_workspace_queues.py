@@ -150,7 +150,7 @@ def test_a_queue_shows_52_weeks_as_charts_with_their_figures_and_its_rates(clien
     assert "Treated a week </span>14.5<" in page and "Joined ahead a week </span>2.3<" in page
     assert "0.40% of the list" in page
     assert "showed a booking date" not in page
-    # A list whose extract carries no booking dates: staff are told what that means.
+    # A list whose extract does not show its bookings: staff are told what that means.
     QueueRates.objects.filter(queue=ortho).update(leavers_counted_as_treated=True)
     page = get(client, "queue", ortho.pk).content.decode()
     assert "Your extract showed a booking date" in page

@@ -120,6 +120,8 @@ class History:
     plans: list["Plan"] = field(default_factory=list)
     # [week] Weeks since the snapshot before (1 but after a missed week; 0 for a missed week).
     covers: np.ndarray | None = None
+    # [week] 1, or PARTLY_SEEN for the weeks a snapshot after missed weeks covers (`seen`).
+    seen_weights: np.ndarray | None = None
     # [queue] Lists whose extract carries no booking dates: every leaver counts as treated.
     unbooked: np.ndarray | None = None
     # [queue] The week each queue first had pathways: everyone on it then "joined", and no
@@ -141,11 +143,7 @@ class History:
         between two snapshots (an urgent one, mostly) is never seen, and one booked and
         treated between them counts as removed if it was unbooked when last seen. So where a
         queue has other weeks, its rates come from them."""
-        if self.covers is None:
-            return np.ones(len(span))
-        covers = self.covers[self.covers > 0].astype(np.int64)  # of each snapshot, in order
-        partly = np.repeat(covers > 1, covers)
-        return np.where(partly[span], PARTLY_SEEN, 1.0)
+        return np.ones(len(span)) if self.seen_weights is None else self.seen_weights[span]
 
     def left_during(self, week: np.ndarray) -> np.ndarray:
         """When a pathway found missing at the snapshot of `week` left, in weeks: the middle of
@@ -272,7 +270,8 @@ def _count_leavers_as_treated_without_bookings(history: History) -> None:
     list with at least UNBOOKED_LEAVERS leavers of which under UNBOOKED_SHARE were seen
     booked does not show its bookings; one with fewer leavers is judged by the whole trust's.
     Its estimates are then of when a patient leaves the list, mostly by being treated, and
-    the patient is told so (`QueueRates.leavers_counted_as_treated`).
+    the patient is told so (`QueueRates.leavers_counted_as_treated`). The back-test judges a
+    list by its whole history: what its extract shows is a trait of the file, not an outcome.
     """
     booked, left = history.treated.sum(axis=1), (history.treated + history.removed).sum(axis=1)
     trust_unbooked = left.sum() >= UNBOOKED_LEAVERS and booked.sum() < UNBOOKED_SHARE * left.sum()
@@ -288,11 +287,13 @@ def _share_over_missed_weeks(history: History) -> None:
     weeks = np.array([w for w, s in enumerate(history.snapshot_ids) if s is not None])
     history.covers = np.zeros(history.weeks)
     history.covers[weeks] = np.diff(weeks, prepend=-1)
+    history.seen_weights = np.ones(history.weeks)
     for before, week in zip(weeks[:-1].tolist(), weeks[1:].tolist(), strict=True):
         covered = week - before
         if covered == 1:
             continue
         span = slice(before + 1, week + 1)
+        history.seen_weights[span] = PARTLY_SEEN
         for counts in (history.treated, history.removed, history.leavers):
             counts[:, span] = counts[:, week : week + 1] / covered
         for counts in (history.joined, history.lags):
