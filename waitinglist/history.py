@@ -46,6 +46,7 @@ PATIENT = "waitinglist_patient"
 QUEUE = "waitinglist_queue"
 PATHWAY = "waitinglist_pathway"
 PATHWAY_WEEK = "waitinglist_pathwayweek"
+PATHWAY_MOVE = "waitinglist_pathwaymove"
 QUEUE_WEEK = "waitinglist_queueweek"
 IMPORT_WORK_MEM = "256MB"
 NEW_SHARE_TO_ANALYZE = 0.2
@@ -173,6 +174,8 @@ def record_week(provider: Provider, snapshot: Snapshot, previous: Snapshot | Non
         if not postgres:
             cursor.execute(_NEW_PATIENT_IDS, params)
             cursor.execute(f"CREATE INDEX {NEW_PATIENTS}_nhs ON {NEW_PATIENTS} (nhs_number)")
+        if previous is not None:
+            cursor.execute(_RECORD_MOVES, params)
         if postgres and not number_now:
             cursor.execute(_NUMBER_NEW_PATHWAYS, params)  # SQLite numbers them as it inserts them
         with indexes_built_after(cursor, PATHWAY, empty=empty[PATHWAY]):
@@ -250,6 +253,8 @@ SELECT s.line, s.identifier, s.nhs_number, s.birth_date,
     CAST({f"COALESCE(p.id, {NEW_PATHWAY_ID})" if number_new else "p.id"} AS integer)
         AS pathway_id,
     CASE WHEN p.id IS NULL OR p.left_snapshot_id IS NOT NULL THEN 1 ELSE 0 END AS joiner,
+    CASE WHEN p.left_snapshot_id IS NULL AND p.queue_id <> q.id THEN p.queue_id END
+        AS moved_from,
     CASE WHEN p.id IS NOT NULL AND ({known}) {sql["distinct"]} ({", ".join(new)}, NULL)
         THEN 1 ELSE 0 END AS changed,
     CASE WHEN s.tci_date IS NULL AND s.outpatient_appointment_date IS NULL THEN NULL
@@ -325,6 +330,18 @@ _NEW_PATIENT_OF_ROW = (
     f"LEFT JOIN {NEW_PATIENTS} np ON r.patient_id IS NULL AND np.nhs_number = r.nhs_number"
 )
 
+
+# An open pathway the extract lists on another of the trust's lists (same identifier) has
+# moved: from the outpatient list to the admitted one, say. Recorded before the pathway is
+# rewritten, with its band and booking as last seen on the list it left: for that list it is a
+# leaver (treated if it was booked), and for the new one a joiner (docs/estimates.md).
+_RECORD_MOVES = f"""
+INSERT INTO {PATHWAY_MOVE} (pathway_id, snapshot_id, from_queue_id, to_queue_id, band, was_booked)
+SELECT r.pathway_id, %(snapshot)s, r.moved_from, r.queue_id, p.band,
+    p.tci_date IS NOT NULL OR p.outpatient_appointment_date IS NOT NULL
+FROM {RESOLVED} r JOIN {PATHWAY} p ON p.id = r.pathway_id
+WHERE r.moved_from IS NOT NULL
+"""
 
 # A known pathway is rewritten only where the extract changed it (or it had left).
 _UPDATE_PATHWAYS = f"""
@@ -418,12 +435,14 @@ UPDATE {PATHWAY} SET left_snapshot_id = %(snapshot)s WHERE id IN (SELECT id FROM
 """
 
 # Each queue's week: size, joiners, leavers by the band they had, and current waits (mean,
-# median and 92nd percentile by nearest rank, in whole days). The waits are counted per queue
+# median and 92nd percentile by nearest rank, in whole days). A pathway that moved between
+# lists left the one and joined the other (`_RECORD_MOVES`). The waits are counted per queue
 # and day first: a few thousand rows to order instead of the whole list.
 _QUEUE_WEEKS = f"""
 WITH days AS (
     SELECT r.queue_id, {{days_waited}} AS waited, COUNT(*) AS n,
-        SUM(CASE WHEN r.band IS NULL THEN 0 ELSE 1 END) AS ranked, SUM(r.joiner) AS joiners
+        SUM(CASE WHEN r.band IS NULL THEN 0 ELSE 1 END) AS ranked,
+        SUM(CASE WHEN r.joiner = 1 OR r.moved_from IS NOT NULL THEN 1 ELSE 0 END) AS joiners
     FROM {RESOLVED} r GROUP BY r.queue_id, {{days_waited}}
 ), running AS (
     SELECT queue_id, waited,
@@ -448,7 +467,11 @@ WITH days AS (
         SUM(CASE WHEN band = 4 THEN 1 ELSE 0 END) AS b4,
         SUM(CASE WHEN band = 5 THEN 1 ELSE 0 END) AS b5,
         SUM(CASE WHEN band = 6 THEN 1 ELSE 0 END) AS b6
-    FROM {GONE} GROUP BY queue_id
+    FROM (
+        SELECT queue_id, band FROM {GONE}
+        UNION ALL
+        SELECT from_queue_id, band FROM {PATHWAY_MOVE} WHERE snapshot_id = %(snapshot)s
+    ) left_list GROUP BY queue_id
 ), queues AS (
     SELECT queue_id FROM sizes UNION SELECT queue_id FROM gone
 )

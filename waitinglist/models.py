@@ -260,6 +260,44 @@ class PathwayWeek(models.Model):
         return f"pathway {self.pathway_id} in snapshot {self.snapshot_id}"
 
 
+class PathwayMove(models.Model):
+    """A pathway found on another of the trust's lists, keeping its identifier: from the
+    outpatient list to the admitted one after a decision to treat, say, or to another
+    consultant's list. The pathway's row holds only its latest list; these rows say which list
+    it was on before each week (docs/estimates.md, "Pathways that move between lists")."""
+
+    # Written only by the import's set-based SQL, like the history (decision 0005).
+    pathway = models.ForeignKey(
+        Pathway,
+        on_delete=models.CASCADE,
+        related_name="moves",
+        db_index=False,  # the constraint's index starts with it
+        db_constraint=False,
+    )
+    # The first snapshot that found it on the new list; indexed for that week's queue figures.
+    snapshot = models.ForeignKey(
+        Snapshot, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    from_queue = models.ForeignKey(
+        Queue, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    to_queue = models.ForeignKey(
+        Queue, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    # On the list it left, as last seen there: its band (None: not ranked, P5/P6), and whether
+    # it was booked, which counts it as treated from that list, as for any leaver.
+    band = models.PositiveSmallIntegerField(null=True)
+    was_booked = models.BooleanField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["pathway", "snapshot"], name="one_move_a_week")
+        ]
+
+    def __str__(self) -> str:
+        return f"pathway {self.pathway_id} moved in snapshot {self.snapshot_id}"
+
+
 class QueueWeek(models.Model):
     """One queue's figures in one week's snapshot."""
 
