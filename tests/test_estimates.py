@@ -211,7 +211,7 @@ def test_a_week_not_imported_keeps_its_place_and_shares_what_the_next_week_found
     assert history.ranked[0].tolist() == [6, 5, 5.5, 6]  # week 2 between weeks 1 and 3
     partly = estimates.PARTLY_SEEN  # weeks 2 and 3 hide who came and went between snapshots
     assert history.seen(np.arange(4)).tolist() == [1, 1, partly, partly]
-    ids, left, treated, left_at = estimates.load_outcomes(history)
+    ids, left, treated, left_at, _ = estimates.load_outcomes(history)
     by_identifier = dict(Pathway.objects.values_list("identifier", "id"))
     g1, g2 = (np.searchsorted(ids, by_identifier[g]) for g in ("G1", "G2"))
     assert (left[g1], left_at[g1]) == (1, 0.5)  # the middle of week 1

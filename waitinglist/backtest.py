@@ -126,7 +126,6 @@ def run(provider: Provider, step: int = DEFAULT_STEP) -> Backtest:
     if not origins:
         return result
     outcomes = estimates.load_outcomes(history)
-    ids, left, treated, _ = outcomes
     # One sample of past projections serves every origin, as dense as `recompute` uses. Each
     # week's projections, like its rates, allow for the capacity plans recorded by then.
     weeks_sampled = list(range(estimates.MIN_WEEKS, origins[-1]))
@@ -137,11 +136,11 @@ def run(provider: Provider, step: int = DEFAULT_STEP) -> Backtest:
         ranked = _ranked_at(history, o)
         if not len(ranked):
             continue
-        index = np.searchsorted(ids, ranked[:, 0])
-        left_week, was_treated = left[index], treated[index]
+        # A pathway that later moved to another list is scored on its stay on this one.
+        left_week, was_treated, when = outcomes.after(ranked[:, 0], o)
         removed = (left_week >= 0) & ~was_treated
         keep = ~removed
-        actual = np.where(was_treated, outcomes.when_left(index) - o, end - o).astype(float)[keep]
+        actual = np.where(was_treated, when - o, end - o).astype(float)[keep]
         censored = ~was_treated[keep]
         predictions = _predict(history, sample, outcomes, o, ranked)
         common = np.all(np.isfinite(np.stack([p[:, 1] for p in predictions.values()])), axis=0)
@@ -271,7 +270,8 @@ def _predict(history, sample, outcomes, o: int, ranked) -> dict[str, np.ndarray]
 
 
 def _ranked_at(history, o: int) -> np.ndarray:
-    """pathway, queue, position, band, clock start (ordinal day) of the ranked at week `o`."""
+    """pathway, queue (the list it was on then), position, band, clock start (ordinal day) of
+    the ranked at week `o`."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -285,4 +285,8 @@ def _ranked_at(history, o: int) -> np.ndarray:
         )
         rows = cursor.fetchall()
     day = estimates.day_number
-    return np.array([(a, b, c, d, day(e)) for a, b, c, d, e in rows], dtype=np.int64).reshape(-1, 5)
+    ranked = np.array([(a, b, c, d, day(e)) for a, b, c, d, e in rows], dtype=np.int64)
+    ranked = ranked.reshape(-1, 5)
+    if history.moves is not None and len(history.moves):  # the list it was on that week
+        ranked[:, 1] = history.queue_then(ranked[:, 0], o, ranked[:, 1])
+    return ranked

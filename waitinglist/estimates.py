@@ -40,6 +40,7 @@ from waitinglist.models import (
     CapacityChange,
     Estimate,
     Pathway,
+    PathwayMove,
     PathwayWeek,
     Provider,
     Queue,
@@ -127,6 +128,10 @@ class History:
     # [queue] The week each queue first had pathways: everyone on it then "joined", and no
     # week before it says anything of its rates. None: week 0 for every queue.
     started: np.ndarray | None = None
+    # Pathways that moved between lists keeping their identifier (`PathwayMove`), sorted by
+    # pathway then snapshot: columns pathway, snapshot, week, list left (queue id), booked
+    # when last seen there. None: none moved.
+    moves: np.ndarray | None = None
     rates_memo: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -155,6 +160,29 @@ class History:
 
     def queue_index(self, queue_ids) -> np.ndarray:
         return np.searchsorted(self.queue_ids, queue_ids)
+
+    def next_move(self, pathway, week) -> np.ndarray:
+        """[row] Index in `moves` of each pathway's first move after that week; -1: none
+        (the pathway stayed on the list it was on then, until it left or to this day)."""
+        pathway = np.asarray(pathway, np.int64)
+        week = np.broadcast_to(np.asarray(week, np.int64), pathway.shape)
+        if self.moves is None or not len(self.moves) or not len(pathway):
+            return np.full(len(pathway), -1)
+        scale = self.weeks + 1
+        keys = self.moves[:, 0] * scale + self.moves[:, 2]
+        at = np.searchsorted(keys, pathway * scale + week, side="right")
+        inside = at < len(keys)
+        found = inside & (self.moves[np.minimum(at, len(keys) - 1), 0] == pathway)
+        return np.where(found, at, -1)
+
+    def queue_then(self, pathway, week, queue) -> np.ndarray:
+        """[row] The list each pathway was on at that week: the list its next move left, or
+        its latest list (`queue`) if it has not moved since."""
+        following = self.next_move(pathway, week)
+        moved = following >= 0
+        queue = np.array(queue, dtype=np.int64)
+        queue[moved] = self.moves[following[moved], 3]
+        return queue
 
 
 @dataclass(frozen=True)
@@ -234,6 +262,7 @@ def load_history(provider: Provider) -> History:
     )
     if not ids:
         return history
+    history.moves = _moves(provider, week_of)
     for queue, snapshot, booked, count in _leavers(provider):
         q, w = history.queue_index(queue), week_of[snapshot]
         (history.treated if booked else history.removed)[q, w] += count
@@ -318,19 +347,30 @@ def _plans(provider: Provider, last_week: date) -> list[Plan]:
     ]
 
 
+def _moves(provider: Provider, week_of: dict[int, int]) -> np.ndarray:
+    """`History.moves`: the trust's pathways' moves between lists."""
+    rows = (
+        PathwayMove.objects.filter(pathway__provider=provider)
+        .order_by("pathway_id", "snapshot_id")
+        .values_list("pathway_id", "snapshot_id", "from_queue_id", "was_booked")
+    )
+    moves = [(p, s, week_of[s], queue, booked) for p, s, queue, booked in rows]
+    return np.array(moves, dtype=np.int64).reshape(-1, 5)
+
+
 def _sampled_positions(history: History) -> tuple[np.ndarray, ...]:
     """Week, pathway, queue, position, band and clock start (day number) of every k-th
     pathway (by id) in each week it was ranked: about PROGRESS_SAMPLE rows in all."""
     every = max(1, math.ceil(history.ranked.sum() / PROGRESS_SAMPLE))
-    rows = _every_kth_ranked("p.provider_id = %s", [history.provider.pk], every)
+    rows = _every_kth_ranked(history, "p.provider_id = %s", [history.provider.pk], every)
     week = _weeks_of(history, rows[:, 0])
     return week, rows[:, 1], rows[:, 2], rows[:, 3], rows[:, 4], rows[:, 5]
 
 
-def _every_kth_ranked(condition: str, params: list, every: int) -> np.ndarray:
+def _every_kth_ranked(history: History, condition: str, params: list, every: int) -> np.ndarray:
     """Snapshot, pathway, queue, position, band and clock start (`day_number`) of every
     `every`-th pathway (by id) in each week it was ranked and `condition` (on `w`, the week,
-    and `p`, the pathway) holds."""
+    and `p`, the pathway) holds. The queue is the list the pathway was on that week."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -342,7 +382,10 @@ def _every_kth_ranked(condition: str, params: list, every: int) -> np.ndarray:
             [*params, every],
         )
         rows = [(*row[:5], day_number(row[5])) for row in cursor.fetchall()]
-    return np.array(rows, dtype=np.int64).reshape(-1, 6)
+    rows = np.array(rows, dtype=np.int64).reshape(-1, 6)
+    if history.moves is not None and len(history.moves):
+        rows[:, 2] = history.queue_then(rows[:, 1], _weeks_of(history, rows[:, 0]), rows[:, 2])
+    return rows
 
 
 def day_number(value) -> int:
@@ -363,18 +406,21 @@ def _weeks_of(history: History, snapshot_ids: np.ndarray) -> np.ndarray:
 
 def attach_progress(history: History, week, pathway, queue, position, band, clock=None) -> None:
     """Pairs each sampled pathway ranked at a week with itself PROGRESS_WEEKS later, where it
-    is still ranked then (one that left, or stopped being ranked, says nothing of the pace)."""
+    is still ranked then on the same list (one that left, stopped being ranked or moved to
+    another list says nothing of the pace)."""
     week, pathway = np.asarray(week, np.int64), np.asarray(pathway, np.int64)
-    position = np.asarray(position, np.int64)
+    position, queue = np.asarray(position, np.int64), np.asarray(queue)
     key = pathway * (history.weeks + PROGRESS_WEEKS + 1) + week
     ordered = np.sort(key)
     at = np.minimum(np.searchsorted(ordered, key + PROGRESS_WEEKS), max(len(key) - 1, 0))
     found = ordered[at] == key + PROGRESS_WEEKS if len(key) else np.zeros(0, bool)
-    later = np.argsort(key, kind="stable")[at[found]]
+    later = np.argsort(key, kind="stable")[at]
+    found &= queue == queue[later]
+    later = later[found]
     history.progress = np.stack(
         [
             week[found],
-            history.queue_index(np.asarray(queue)[found]),
+            history.queue_index(queue[found]),
             np.asarray(band, np.int64)[found],
             position[found] - 1,
             position[later] - 1,
@@ -390,7 +436,9 @@ def attach_progress(history: History, week, pathway, queue, position, band, cloc
 
 
 def _leavers(provider: Provider):
-    """(queue, week found missing, booked when last seen, count): booked leavers were treated."""
+    """(queue, week found missing, booked when last seen, count): booked leavers were treated.
+    A pathway that moved to another list left the one it was on: an outpatient seen (booked)
+    and listed for an operation was treated, as far as the outpatient list goes."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -401,31 +449,59 @@ def _leavers(provider: Provider):
             FROM {Pathway._meta.db_table}
             WHERE provider_id = %s AND left_snapshot_id IS NOT NULL
             GROUP BY 1, 2, 3
+            UNION ALL
+            SELECT m.from_queue_id, m.snapshot_id, CASE WHEN m.was_booked THEN 1 ELSE 0 END,
+                   COUNT(*)
+            FROM {PathwayMove._meta.db_table} m
+            JOIN {Queue._meta.db_table} q ON q.id = m.from_queue_id
+            WHERE q.provider_id = %s
+            GROUP BY 1, 2, 3
             """,
-            [provider.pk],
+            [provider.pk, provider.pk],
         )
         return cursor.fetchall()
 
 
 def _joiners(provider: Provider):
-    """(queue, first week, band that week, whole weeks the clock had run then, count)."""
+    """(queue, first week, band that week, whole weeks the clock had run then, count). A
+    pathway joined its first list (the one its first move left, if it moved) in its first
+    week, and the list each move took it to in that move's week."""
     if connection.vendor == "postgresql":
         lag = f"LEAST((s.week_ending - p.clock_start) / 7, {LAG_WEEKS})"
     else:
         days = "julianday(s.week_ending) - julianday(p.clock_start)"
         lag = f"MIN(CAST(({days}) / 7 AS integer), {LAG_WEEKS})"
+    moves = PathwayMove._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT p.queue_id, p.first_snapshot_id, w.band, {lag}, COUNT(*)
+            WITH first_moves AS (
+                SELECT pathway_id, from_queue_id, ROW_NUMBER() OVER (
+                    PARTITION BY pathway_id ORDER BY snapshot_id
+                ) AS n
+                FROM {moves} m JOIN {Queue._meta.db_table} q ON q.id = m.from_queue_id
+                WHERE q.provider_id = %s
+            )
+            SELECT COALESCE(f.from_queue_id, p.queue_id), p.first_snapshot_id, w.band, {lag},
+                   COUNT(*)
             FROM {Pathway._meta.db_table} p
             JOIN {PathwayWeek._meta.db_table} w
               ON w.pathway_id = p.id AND w.snapshot_id = p.first_snapshot_id
             JOIN {Snapshot._meta.db_table} s ON s.id = p.first_snapshot_id
+            LEFT JOIN first_moves f ON f.pathway_id = p.id AND f.n = 1
+            WHERE p.provider_id = %s
+            GROUP BY 1, 2, 3, 4
+            UNION ALL
+            SELECT m.to_queue_id, m.snapshot_id, w.band, {lag}, COUNT(*)
+            FROM {moves} m
+            JOIN {Pathway._meta.db_table} p ON p.id = m.pathway_id
+            JOIN {PathwayWeek._meta.db_table} w
+              ON w.pathway_id = m.pathway_id AND w.snapshot_id = m.snapshot_id
+            JOIN {Snapshot._meta.db_table} s ON s.id = m.snapshot_id
             WHERE p.provider_id = %s
             GROUP BY 1, 2, 3, 4
             """,
-            [provider.pk],
+            [provider.pk, provider.pk, provider.pk],
         )
         return cursor.fetchall()
 
@@ -817,17 +893,38 @@ def fit_spread(weeks, band, waited, treated, weights) -> Spread | None:
 class Outcomes(NamedTuple):
     """Sorted pathway ids, the week each was found missing (-1: still open), whether it was
     booked when last seen (then it left by being treated) and when it left, in weeks
-    (`History.left_during`; by default the middle of the week it was found missing)."""
+    (`History.left_during`; by default the middle of the week it was found missing).
+
+    A pathway that moved to another list left the list it was on then, when the move was
+    found: `after` gives the end of its stint on the list it was on at a week."""
 
     ids: np.ndarray
     left: np.ndarray
     treated: np.ndarray
     left_at: np.ndarray | None = None
+    history: History | None = None  # for its moves
 
     def when_left(self, index) -> np.ndarray:
         if self.left_at is None:
             return self.left[index] - 0.5
         return self.left_at[index]
+
+    def after(self, pathway, week: int | np.ndarray):
+        """(week found gone, treated, when it left) of each pathway's stint on the list it
+        was on at `week` (a week index, one for all or one per pathway)."""
+        index = np.searchsorted(self.ids, pathway)
+        left, treated, when = self.left[index], self.treated[index], self.when_left(index)
+        history = self.history
+        if history is None or history.moves is None or not len(history.moves):
+            return left, treated, when
+        following = history.next_move(pathway, week)
+        moved = following >= 0
+        move = history.moves[following[moved]]
+        left, treated, when = left.copy(), treated.copy(), np.array(when, dtype=float)
+        left[moved] = move[:, 2]
+        treated[moved] = (move[:, 4] == 1) | _unbooked(history, move[:, 3])
+        when[moved] = history.left_during(move[:, 2])
+        return left, treated, when
 
 
 def load_outcomes(history: History) -> Outcomes:
@@ -846,10 +943,15 @@ def load_outcomes(history: History) -> Outcomes:
         rows = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 4)
     week_of = history.week_of_snapshot
     left = np.array([week_of.get(s, -1) for s in rows[:, 1].tolist()], dtype=np.int64)
-    treated = rows[:, 2] == 1
-    if history.unbooked is not None and history.unbooked.any():
-        treated |= np.isin(rows[:, 3], history.queue_ids[history.unbooked])
-    return Outcomes(rows[:, 0], left, treated & (left >= 0), history.left_during(left))
+    treated = (rows[:, 2] == 1) | _unbooked(history, rows[:, 3])
+    return Outcomes(rows[:, 0], left, treated & (left >= 0), history.left_during(left), history)
+
+
+def _unbooked(history: History, queue: np.ndarray) -> np.ndarray:
+    """[row] Whether the queue (id) is a list whose extract shows no bookings."""
+    if history.unbooked is None or not history.unbooked.any():
+        return np.zeros(len(queue), bool)
+    return np.isin(queue, history.queue_ids[history.unbooked])
 
 
 @dataclass
@@ -872,7 +974,8 @@ def load_sample(history: History, origins: list[int], target: int) -> Sample:
         return Sample(empty, empty, empty, np.zeros(0))
     total = PathwayWeek.objects.filter(snapshot_id__in=ids, position__isnull=False).count()
     every = max(1, math.ceil(total / target))
-    rows = _every_kth_ranked(f"w.snapshot_id IN ({', '.join(['%s'] * len(ids))})", ids, every)
+    condition = f"w.snapshot_id IN ({', '.join(['%s'] * len(ids))})"
+    rows = _every_kth_ranked(history, condition, ids, every)
     origin = _weeks_of(history, rows[:, 0])
     waited = weeks_waited(history, origin, rows[:, 5])
     weeks = np.zeros(len(rows))
@@ -921,15 +1024,13 @@ def _fit_at(sample: Sample, outcomes, week: int, followed_only: bool) -> Spread 
     them all), the same in the back-test.
     """
     outcomes = Outcomes(*outcomes)
-    ids, left, treated = outcomes[:3]
     usable = (sample.origin < week) & (sample.origin >= week - CALIBRATION_WEEKS)
     if followed_only:
         usable &= (week - sample.origin) >= FOLLOW_UP * (sample.weeks + 1)
-    index = np.searchsorted(ids, sample.pathway[usable])
     origin = sample.origin[usable]
-    left_week, was_treated = left[index], treated[index]
+    left_week, was_treated, when = outcomes.after(sample.pathway[usable], origin)
     known = (left_week >= 0) & (left_week <= week)
-    waited = np.where(known, outcomes.when_left(index), week) - origin
+    waited = np.where(known, when, week) - origin
     weights = 0.5 ** ((week - origin) / CALIBRATION_HALF_LIFE_WEEKS)
     return fit_spread(
         sample.weeks[usable],
