@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from advice.models import Article
 from updates.models import EstimateTold, OutboxMessage, Subscription
-from waitinglist.models import Pathway, PathwayWeek, Provider
+from waitinglist.models import Pathway, PathwayMove, PathwayWeek, Provider
 
 ESTIMATE_MOVE = timedelta(days=14)
 ADVICE_WITHIN = timedelta(days=35)  # advice older than this is not news
@@ -109,7 +109,17 @@ def _pathways(provider, snapshots, subscriptions) -> list[tuple[Pathway, int]]:
             ),
         )
     )
-    return [(p, p.subscription_id) for p in query if p.subscription_id in subscriptions]
+    found = [(p, p.subscription_id) for p in query if p.subscription_id in subscriptions]
+    # A pathway found on another list this week has no earlier place on it to compare.
+    moved = set(
+        PathwayMove.objects.filter(snapshot=snapshots[0], pathway__provider=provider).values_list(
+            "pathway_id", flat=True
+        )
+    )
+    for pathway, _ in found:
+        if pathway.pk in moved:
+            pathway.before = None
+    return found
 
 
 def _messages(subscription: Subscription, kind: str, key: str, context: dict) -> list:

@@ -17,6 +17,7 @@ from waitinglist.explanation import list_name, sentences_for
 from waitinglist.models import (
     AuditEvent,
     Pathway,
+    PathwayMove,
     PathwayWeek,
     PatientLink,
     PatientResponse,
@@ -67,6 +68,9 @@ class PathwayPage:
     # The week `moved_since_last_week` compares with: the week before `updated`, unless the
     # trust did not send that week's list.
     compared_with: date | None = None
+    # The week it was found on this list after another of the trust's lists; places before
+    # it were on that list, and are not shown (`PathwayMove`).
+    joined_list: date | None = None
     version: str = ""  # of the patient data the page was read from
     advice: list = field(default_factory=list)  # published advice for it, most specific first
 
@@ -103,6 +107,11 @@ class PathwayPage:
                 said.append(same)
         if self.moved_since_joined and self.moved_since_joined > 0:
             said.append(f"Up {_places(self.moved_since_joined)} since you joined the list.")
+        if self.joined_list:
+            said.append(
+                f"You moved to this list from another of the hospital's lists in the week to "
+                f"{self.joined_list:%-d %B %Y}. Your place is counted on this list from then."
+            )
         return said
 
 
@@ -177,8 +186,16 @@ def _load_pathway_pages(user, today: date) -> list[PathwayPage]:
         .order_by("snapshot__week_ending")
         .values_list("pathway_id", "snapshot__week_ending", "position")
     )
+    # A pathway that moved from another list (the outpatient list to the admitted one, say)
+    # is shown its places on this list only: a place on another list is not comparable.
+    joined_list = dict(
+        PathwayMove.objects.filter(pathway_id__in=ids)
+        .order_by("snapshot__week_ending")
+        .values_list("pathway_id", "snapshot__week_ending")
+    )
     for pathway_id, week_ending, position in weeks:
-        history[pathway_id].append((week_ending, position))
+        if week_ending >= joined_list.get(pathway_id, week_ending):
+            history[pathway_id].append((week_ending, position))
     latest = {
         provider: week
         for provider, week in Snapshot.objects.filter(
@@ -199,6 +216,8 @@ def _load_pathway_pages(user, today: date) -> list[PathwayPage]:
         _page(p, history[p.pk], latest.get(p.provider_id), rates, responses[p.pk], today)
         for p in pathways
     ]
+    for page in pages:
+        page.joined_list = joined_list.get(page.pathway.pk)
     for page in pages:
         page.advice = advice[page.pathway.pk][:ADVICE_SHOWN]
     return pages
