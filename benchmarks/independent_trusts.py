@@ -37,7 +37,10 @@ left). Its mechanics, in short (see the constants below for the numbers):
 Variants: `plain` (about stable), `step-down` (capacity falls 20% for good mid-history),
 `strikes` (several one- or two-week strikes cutting capacity 50-70%, announced three weeks
 ahead so booked dates are cancelled, and deeper Christmas and Easter dips), `small` (1,500
-pathways: small queues), `shrinking` (capacity above demand: the list falls).
+pathways: small queues), `shrinking` (capacity above demand: the list falls), `same-id` (as
+`plain`, but an outpatient listed for surgery moves to the admitted list in the same week
+keeping the pathway identifier, as the WLMDS intends for one RTT pathway; added later, by
+the session that taught the estimates about such moves, and not tuned to).
 
 For each variant and seed the extracts (with truth.csv and stats.json: how bookings were
 chosen, how pathways left, strike and step weeks) go to `<--dir>/<variant>-<seed>/extracts`
@@ -70,7 +73,7 @@ from backtest_scenarios import TABLE_COLUMNS, pooled, result_cells  # the same t
 ROOT = Path(__file__).resolve().parent.parent
 PROVIDER = "RXQ"
 LAST_WEEK = date(2026, 11, 22)
-VARIANTS = ("plain", "step-down", "strikes", "small", "shrinking")
+VARIANTS = ("plain", "step-down", "strikes", "small", "shrinking", "same-id")
 SMALL_PATHWAYS = 1500
 BURN_IN = 13  # weeks run before the first extract, so bookings and flows have settled
 HORIZON = 6  # weeks ahead that slots are booked
@@ -148,7 +151,7 @@ WITHDRAWS_WHILE_BOOKED = 0.0006
 UPGRADES_WEEKLY = {"P4": 0.0011, "P3": 0.0009, "1": 0.0008}
 POSTPONES_WEEKLY = 0.0006
 CAPACITY_RATIO = {"plain": 1.007, "step-down": 1.012, "strikes": 1.009, "small": 1.007,
-                  "shrinking": 1.118}  # fmt: skip
+                  "shrinking": 1.118, "same-id": 1.007}  # fmt: skip
 
 
 def demand(mean_weeks: float) -> float:
@@ -393,20 +396,23 @@ class Trust:
         return (nhs_number(rng), birth.isoformat(), f"K{rng.randrange(1000000, 9999999)}",
                 rng.choice(self.practices))  # fmt: skip
 
-    def _join(self, q, clock, week, priority, priority_type, patient=None, consultant=None):
+    def _join(self, q, clock, week, priority, priority_type, patient=None, consultant=None,
+              number=None):  # fmt: skip
         rng = self.rng
-        self.next_id += 1
+        if number is None:
+            self.next_id += 1
+            number = self.next_id
         if consultant is None:
             consultant = rng.choices(range(len(q.consultants)), q.referral_share)[0]
         if patient is None:
             patient = self._patient(q, self.week_ending(week))
-        p = Pathway(f"RXQ{self.next_id:08d}", patient, consultant, clock, week, priority,
+        p = Pathway(f"RXQ{number:08d}", patient, consultant, clock, week, priority,
                     priority_type)  # fmt: skip
         if q.list_type == "IRTT":
             p.procedure, p.short = rng.choice(q.specialty.procedures)
         if priority in POSTPONE_WEEKS:
             p.postponed_until = week + 1 + int(rng.expovariate(1 / POSTPONE_WEEKS[priority]))
-        q.open[self.next_id] = p
+        q.open[number] = p
         return p
 
     def _leave(self, q: Queue, key: int, p: Pathway, week: int, how: str) -> None:
@@ -498,6 +504,11 @@ class Trust:
 
     def _maybe_convert(self, q: Queue, p: Pathway, week: int) -> None:
         if q.list_type == "ORTT" and q.converts and self.rng.random() < q.converts:
+            if self.variant == "same-id":  # listed at once, keeping the pathway identifier
+                priority = self._priorities(q.admitted, p.priority_type)
+                self._join(q.admitted, p.clock_start, week, *priority, p.patient, p.consultant,
+                           self._key(p))  # fmt: skip
+                return
             delay = min(8, 1 + int(self.rng.expovariate(1 / 1.2)))  # pre-op, diagnostics
             self.joins.setdefault(week + delay, []).append(
                 (q.admitted, p.clock_start, p.patient, p.consultant, p.priority_type)
