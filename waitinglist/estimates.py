@@ -4,7 +4,8 @@ The method (docs/estimates.md has the reasoning, the sources and the back-test):
 
 1. **Weekly figures** per queue, from the imported history alone: how many left the list while
    booked (treated), how many left unbooked (removed by validation, gone elsewhere), how many
-   joined in each band, and how many were ranked.
+   joined in each band, and how many were ranked. A pathway that moved to another list
+   (`PathwayMove`) left the one and joined the other.
 2. **Projection.** For a pathway with `a` ranked pathways ahead of it in band `b`, each week
    takes the treated `T` off the number ahead, adds those who joined in a more urgent band
    `J_b`, and takes off the removed share `r` of those ahead: `a' = a(1 - r) - (T - J_b)`.
