@@ -276,9 +276,9 @@ LEFT JOIN {PATHWAY} p ON p.provider_id = %(provider)s AND p.identifier = s.ident
 # open, all hashed every week); the few rows it found no open pathway for (new, or back on
 # the list) are looked for among them here, by the identifier's index. A pathway back on the
 # list is a joiner and booked this week if booked, as the resolving join took it to be, and
-# changed: it is open again.
+# changed: it is open again. Its stay on the list it left is recorded (`_RECORD_MOVES`).
 _FIND_RETURNING = f"""
-UPDATE {RESOLVED} SET known_id = p.id, pathway_id = p.id, changed = 1
+UPDATE {RESOLVED} SET known_id = p.id, pathway_id = p.id, changed = 1, moved_from = p.queue_id
 FROM {PATHWAY} p
 WHERE {RESOLVED}.known_id IS NULL AND p.provider_id = %(provider)s
     AND p.identifier = {RESOLVED}.identifier
@@ -334,10 +334,14 @@ _NEW_PATIENT_OF_ROW = (
 # An open pathway the extract lists on another of the trust's lists (same identifier) has
 # moved: from the outpatient list to the admitted one, say. Recorded before the pathway is
 # rewritten, with its band and booking as last seen on the list it left: for that list it is a
-# leaver (treated if it was booked), and for the new one a joiner (docs/estimates.md).
+# leaver (treated if it was booked), and for the new one a joiner (docs/estimates.md). A
+# pathway back on a list after weeks off the lists (`_FIND_RETURNING`) is recorded too, with
+# the week it went: rewritten, it would keep no trace of that stay's end.
 _RECORD_MOVES = f"""
-INSERT INTO {PATHWAY_MOVE} (pathway_id, snapshot_id, from_queue_id, to_queue_id, band, was_booked)
-SELECT r.pathway_id, %(snapshot)s, r.moved_from, r.queue_id, p.band,
+INSERT INTO {PATHWAY_MOVE} (
+    pathway_id, snapshot_id, left_snapshot_id, from_queue_id, to_queue_id, band, was_booked
+)
+SELECT r.pathway_id, %(snapshot)s, p.left_snapshot_id, r.moved_from, r.queue_id, p.band,
     p.tci_date IS NOT NULL OR p.outpatient_appointment_date IS NOT NULL
 FROM {RESOLVED} r JOIN {PATHWAY} p ON p.id = r.pathway_id
 WHERE r.moved_from IS NOT NULL
@@ -436,7 +440,8 @@ UPDATE {PATHWAY} SET left_snapshot_id = %(snapshot)s WHERE id IN (SELECT id FROM
 
 # Each queue's week: size, joiners, leavers by the band they had, and current waits (mean,
 # median and 92nd percentile by nearest rank, in whole days). A pathway that moved between
-# lists left the one and joined the other (`_RECORD_MOVES`). The waits are counted per queue
+# lists left the one and joined the other (`_RECORD_MOVES`); one back after weeks off the
+# lists left in the week it went, and joins now. The waits are counted per queue
 # and day first: a few thousand rows to order instead of the whole list.
 _QUEUE_WEEKS = f"""
 WITH days AS (
@@ -470,7 +475,8 @@ WITH days AS (
     FROM (
         SELECT queue_id, band FROM {GONE}
         UNION ALL
-        SELECT from_queue_id, band FROM {PATHWAY_MOVE} WHERE snapshot_id = %(snapshot)s
+        SELECT from_queue_id, band FROM {PATHWAY_MOVE}
+        WHERE snapshot_id = %(snapshot)s AND left_snapshot_id IS NULL
     ) left_list GROUP BY queue_id
 ), queues AS (
     SELECT queue_id FROM sizes UNION SELECT queue_id FROM gone

@@ -263,8 +263,10 @@ class PathwayWeek(models.Model):
 class PathwayMove(models.Model):
     """A pathway found on another of the trust's lists, keeping its identifier: from the
     outpatient list to the admitted one after a decision to treat, say, or to another
-    consultant's list. The pathway's row holds only its latest list; these rows say which list
-    it was on before each week (docs/estimates.md, "Pathways that move between lists")."""
+    consultant's list. Also a pathway back on a list (the same or another) after weeks off
+    it: seen in outpatients, say, and listed for its operation a few weeks later. The
+    pathway's row holds only its latest list and stay; these rows say which list it was on
+    before each week (docs/estimates.md, "Pathways that move between lists")."""
 
     # Written only by the import's set-based SQL, like the history (decision 0005).
     pathway = models.ForeignKey(
@@ -277,6 +279,16 @@ class PathwayMove(models.Model):
     # The first snapshot that found it on the new list; indexed for that week's queue figures.
     snapshot = models.ForeignKey(
         Snapshot, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    # For a pathway back after weeks off the lists, the first snapshot that no longer listed
+    # it: its stay on `from_queue` ended then. None: it moved from one week to the next.
+    left_snapshot = models.ForeignKey(
+        Snapshot,
+        on_delete=models.CASCADE,
+        null=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     from_queue = models.ForeignKey(
         Queue, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
