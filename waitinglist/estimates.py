@@ -129,9 +129,10 @@ class History:
     # [queue] The week each queue first had pathways: everyone on it then "joined", and no
     # week before it says anything of its rates. None: week 0 for every queue.
     started: np.ndarray | None = None
-    # Pathways that moved between lists keeping their identifier (`PathwayMove`), sorted by
-    # pathway then snapshot: columns pathway, snapshot, week, list left (queue id), booked
-    # when last seen there. None: none moved.
+    # Pathways that moved between lists keeping their identifier, or came back after weeks off
+    # the lists (`PathwayMove`), sorted by pathway then snapshot: columns pathway, snapshot,
+    # the week its stay on the list it left ended (found there no more), that list (queue
+    # id), booked when last seen there. None: none moved.
     moves: np.ndarray | None = None
     rates_memo: dict = field(default_factory=dict, repr=False)
 
@@ -353,9 +354,9 @@ def _moves(provider: Provider, week_of: dict[int, int]) -> np.ndarray:
     rows = (
         PathwayMove.objects.filter(pathway__provider=provider)
         .order_by("pathway_id", "snapshot_id")
-        .values_list("pathway_id", "snapshot_id", "from_queue_id", "was_booked")
+        .values_list("pathway_id", "snapshot_id", "left_snapshot_id", "from_queue_id", "was_booked")
     )
-    moves = [(p, s, week_of[s], queue, booked) for p, s, queue, booked in rows]
+    moves = [(p, s, week_of[gone or s], queue, booked) for p, s, gone, queue, booked in rows]
     return np.array(moves, dtype=np.int64).reshape(-1, 5)
 
 
@@ -439,7 +440,9 @@ def attach_progress(history: History, week, pathway, queue, position, band, cloc
 def _leavers(provider: Provider):
     """(queue, week found missing, booked when last seen, count): booked leavers were treated.
     A pathway that moved to another list left the one it was on: an outpatient seen (booked)
-    and listed for an operation was treated, as far as the outpatient list goes."""
+    and listed for an operation was treated, as far as the outpatient list goes. One that came
+    back after weeks off the lists left in the week it went; its pathway row no longer says
+    so."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -451,8 +454,8 @@ def _leavers(provider: Provider):
             WHERE provider_id = %s AND left_snapshot_id IS NOT NULL
             GROUP BY 1, 2, 3
             UNION ALL
-            SELECT m.from_queue_id, m.snapshot_id, CASE WHEN m.was_booked THEN 1 ELSE 0 END,
-                   COUNT(*)
+            SELECT m.from_queue_id, COALESCE(m.left_snapshot_id, m.snapshot_id),
+                   CASE WHEN m.was_booked THEN 1 ELSE 0 END, COUNT(*)
             FROM {PathwayMove._meta.db_table} m
             JOIN {Queue._meta.db_table} q ON q.id = m.from_queue_id
             WHERE q.provider_id = %s
@@ -466,7 +469,7 @@ def _leavers(provider: Provider):
 def _joiners(provider: Provider):
     """(queue, first week, band that week, whole weeks the clock had run then, count). A
     pathway joined its first list (the one its first move left, if it moved) in its first
-    week, and the list each move took it to in that move's week."""
+    week, and the list each move took it to (or back to) in that move's week."""
     if connection.vendor == "postgresql":
         lag = f"LEAST((s.week_ending - p.clock_start) / 7, {LAG_WEEKS})"
     else:

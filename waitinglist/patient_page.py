@@ -11,6 +11,7 @@ from uuid import uuid4
 
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import F
 
 from advice.models import Article
 from waitinglist.explanation import list_name, sentences_for
@@ -190,6 +191,7 @@ def _load_pathway_pages(user, today: date) -> list[PathwayPage]:
     # is shown its places on this list only: a place on another list is not comparable.
     joined_list = dict(
         PathwayMove.objects.filter(pathway_id__in=ids)
+        .exclude(from_queue=F("to_queue"))  # back on the same list after weeks off it
         .order_by("snapshot__week_ending")
         .values_list("pathway_id", "snapshot__week_ending")
     )
