@@ -39,8 +39,10 @@ Variants: `plain` (about stable), `step-down` (capacity falls 20% for good mid-h
 ahead so booked dates are cancelled, and deeper Christmas and Easter dips), `small` (1,500
 pathways: small queues), `shrinking` (capacity above demand: the list falls), `same-id` (as
 `plain`, but an outpatient listed for surgery moves to the admitted list in the same week
-keeping the pathway identifier, as the WLMDS intends for one RTT pathway; added later, by
-the session that taught the estimates about such moves, and not tuned to).
+keeping the pathway identifier, as the WLMDS intends for one RTT pathway), `same-id-later`
+(the same, but the pathway is off both lists for the one to eight weeks between the
+appointment and the listing, as `plain`'s new pathway is). The last two were added later, by
+the session that taught the estimates about such moves, and not tuned to.
 
 For each variant and seed the extracts (with truth.csv and stats.json: how bookings were
 chosen, how pathways left, strike and step weeks) go to `<--dir>/<variant>-<seed>/extracts`
@@ -73,7 +75,7 @@ from backtest_scenarios import TABLE_COLUMNS, pooled, result_cells  # the same t
 ROOT = Path(__file__).resolve().parent.parent
 PROVIDER = "RXQ"
 LAST_WEEK = date(2026, 11, 22)
-VARIANTS = ("plain", "step-down", "strikes", "small", "shrinking", "same-id")
+VARIANTS = ("plain", "step-down", "strikes", "small", "shrinking", "same-id", "same-id-later")
 SMALL_PATHWAYS = 1500
 BURN_IN = 13  # weeks run before the first extract, so bookings and flows have settled
 HORIZON = 6  # weeks ahead that slots are booked
@@ -151,7 +153,7 @@ WITHDRAWS_WHILE_BOOKED = 0.0006
 UPGRADES_WEEKLY = {"P4": 0.0011, "P3": 0.0009, "1": 0.0008}
 POSTPONES_WEEKLY = 0.0006
 CAPACITY_RATIO = {"plain": 1.007, "step-down": 1.012, "strikes": 1.009, "small": 1.007,
-                  "shrinking": 1.118, "same-id": 1.007}  # fmt: skip
+                  "shrinking": 1.118, "same-id": 1.007, "same-id-later": 1.007}  # fmt: skip
 
 
 def demand(mean_weeks: float) -> float:
@@ -454,8 +456,9 @@ class Trust:
                 elif rng.random() < 0.057:  # transferred in, clock already running
                     clock -= timedelta(days=rng.randrange(14, 180))
                 self._join(q, clock, week, *self._priorities(q))
-        for q, clock, patient, consultant, priority_type in self.joins.pop(week, []):
-            self._join(q, clock, week, *self._priorities(q, priority_type), patient, consultant)
+        for q, clock, patient, consultant, priority_type, number in self.joins.pop(week, []):
+            self._join(q, clock, week, *self._priorities(q, priority_type), patient, consultant,
+                       number)  # fmt: skip
         for q in self.queues:
             self._treat(q, week, monday, winter)
             self._attrition(q, week, end)
@@ -510,8 +513,9 @@ class Trust:
                            self._key(p))  # fmt: skip
                 return
             delay = min(8, 1 + int(self.rng.expovariate(1 / 1.2)))  # pre-op, diagnostics
+            number = self._key(p) if self.variant == "same-id-later" else None
             self.joins.setdefault(week + delay, []).append(
-                (q.admitted, p.clock_start, p.patient, p.consultant, p.priority_type)
+                (q.admitted, p.clock_start, p.patient, p.consultant, p.priority_type, number)
             )
 
     def _key(self, p: Pathway) -> int:
