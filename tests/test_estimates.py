@@ -641,12 +641,20 @@ def test_export_fills_every_column(tmp_path, trust):
 @pytest.mark.django_db
 def test_explanation_for_a_modelled_and_a_booked_pathway(tmp_path, trust):
     import_simulated(tmp_path, weeks=30)
-    modelled = Estimate.objects.filter(basis="model").select_related("pathway__queue").first()
+    model = Estimate.objects.filter(basis="model").select_related("pathway__queue")
+    modelled = model.filter(pathway__queue__list_type="IRTT").first()
     text = " ".join(explain(modelled.pathway))
     position = PathwayWeek.objects.get(pathway=modelled.pathway, snapshot=modelled.snapshot)
     assert f"You are {ordinal(position.position)} in the queue for " in text
     assert "on this list had their treatment." in text
+    assert "Most people in your place are treated " in text
     assert f"{modelled.p50:%B} is most likely." in text
+    # On an outpatient list leaving means being seen: the estimate is of the appointment.
+    outpatient = " ".join(explain(model.filter(pathway__queue__list_type="ORTT").first().pathway))
+    assert "on this list had their appointment." in outpatient
+    assert "because they needed to be seen sooner." in outpatient
+    assert "Most people in your place have their appointment " in outpatient
+    assert "you will join the list for it" in outpatient and "treated" not in outpatient
     assert not QueueRates.objects.filter(leavers_counted_as_treated=True).exists()  # booked
     booked = Estimate.objects.filter(basis="booked").select_related("pathway__queue").first()
     assert f"Your date is booked: {booked.p50:%-d %B %Y}." in explain(booked.pathway)
@@ -691,7 +699,8 @@ def test_a_trust_whose_extract_has_no_booking_dates_still_gets_estimates(tmp_pat
     assert dated.count() >= 0.95 * stored.count() and stored.filter(basis="model").count() > 500
     rates = QueueRates.objects.filter(snapshot=trust.latest_snapshot)
     assert rates.exists() and not rates.filter(leavers_counted_as_treated=False).exists()
-    text = " ".join(explain(stored.filter(basis="model").first().pathway))
+    admitted = stored.filter(basis="model", pathway__queue__list_type="IRTT")
+    text = " ".join(explain(admitted.first().pathway))
     assert "left this list, most of them because they had their treatment." in text
     table = {line.split(",")[0]: line.split(",") for line in run("backtest", "--provider", "RXX")
              .splitlines()[2:]}  # fmt: skip

@@ -4,6 +4,7 @@ advice; each once, and only for subscribers who asked."""
 from datetime import date, timedelta
 
 import pytest
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from advice.models import Article
@@ -94,6 +95,34 @@ def test_an_estimate_that_moves_two_weeks_alerts(alerted, trust, tmp_path):
     [message] = alerts(alerted, "estimate")
     assert (message.context["from"], message.context["to"]) == ("June 2026", "July 2026")
     assert EstimateTold.objects.get().p50 == date(2026, 7, 20)
+    subject, text, _ = render(message)
+    assert "treatment date" in subject and "most likely to be treated at" in text
+
+
+@pytest.mark.django_db
+def test_an_outpatients_estimate_is_of_the_appointment(trust, tmp_path, client):
+    """On an outpatient list leaving means being seen: the alert and the digest say so."""
+    from waitinglist.models import Estimate
+
+    import_week(tmp_path, [pathway("A2", Waiting_List_Type="ORTT", Procedure_Priority_Code="")])
+    subscription = services.subscription_for(linked_client(client, tmp_path, "A2"))
+    subscription.alert_estimate = True
+    subscription.save()
+    estimate = Estimate.objects.get(pathway__identifier="A2")
+    estimate.basis, estimate.p10 = "model", date(2026, 5, 1)
+    estimate.p50, estimate.p90 = date(2026, 6, 1), date(2026, 8, 1)
+    estimate.save()
+    start_alert_run(trust, TODAY, lambda ids: None)
+    Estimate.objects.filter(pk=estimate.pk).update(p50=date(2026, 7, 20))
+    start_alert_run(trust, TODAY, lambda ids: None)
+    [message] = alerts(subscription, "estimate")
+    subject, text, html = render(message)
+    assert "appointment date" in subject and "most likely to be seen at" in text
+    assert "treated" not in text + html
+    digest = render_to_string(
+        "updates/digest/body.txt", {"waits": [{"months": "in June 2026", "seen": True}]}
+    )
+    assert "Most people in your place have their appointment in June 2026." in digest
 
 
 @pytest.mark.django_db

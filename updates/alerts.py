@@ -60,6 +60,8 @@ def start_alert_run(provider: Provider, today: date, publish) -> int:
             if last is None or abs(estimate.p50 - last.p50) >= ESTIMATE_MOVE:
                 if subscription.alert_estimate and last is not None:
                     moved = {**facts, "from": f"{last.p50:%B %Y}", "to": f"{estimate.p50:%B %Y}"}
+                    if not pathway.queue.admitted:  # an outpatient list: the appointment's date
+                        moved["seen"] = True
                     rows += _messages(subscription, "estimate", f"{pathway.pk}:{week}", moved)
                 tell.append(EstimateTold(subscription_id=subscription_id, pathway_id=pathway.pk,
                                          p50=estimate.p50))  # fmt: skip

@@ -14,7 +14,7 @@ from advice.models import Article
 from updates.models import OutboxMessage, Subscription
 from updates.senders import unsubscribe_url
 from waitinglist.explanation import month_range
-from waitinglist.models import Pathway, PathwayWeek, Provider
+from waitinglist.models import ADMITTED_LIST_TYPES, Pathway, PathwayWeek, Provider
 from waitinglist.treatment_functions import TREATMENT_FUNCTIONS
 
 NEW_ADVICE = {"weekly": timedelta(days=7), "monthly": timedelta(days=31)}
@@ -105,6 +105,7 @@ def _facts(provider: Provider) -> dict[int, list[dict]]:
             wait["booked"] = p10.strftime("%-d %B %Y")
         elif basis == "model":
             wait["months"] = month_range(p10, p90)
+            wait["seen"] = list_type not in ADMITTED_LIST_TYPES  # outpatients: the appointment
         facts.setdefault(subscription, []).append(wait)
     return facts
 

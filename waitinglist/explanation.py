@@ -35,7 +35,7 @@ def people_a_week(rate: float) -> str:
 
 def list_name(pathway: Pathway) -> str:
     specialty = TREATMENT_FUNCTIONS.get(pathway.queue.treatment_function, "this specialty")
-    kind = "treatment" if pathway.queue.list_type == "IRTT" else "appointments"
+    kind = "treatment" if pathway.queue.admitted else "appointments"
     return f"{specialty} {kind}"
 
 
@@ -51,7 +51,14 @@ def explain(pathway: Pathway) -> list[str]:
 
 def sentences_for(pathway: Pathway, estimate, position: int | None, rates) -> list[str]:
     """The sentences, from what the caller has already loaded (the patient page loads the
-    figures of all a patient's pathways at once)."""
+    figures of all a patient's pathways at once).
+
+    On an outpatient list, leaving the list means being seen, not treated: the estimate is of
+    the appointment, and any treatment that follows is waited for on another list (a pathway
+    that moves there is counted there: docs/estimates.md)."""
+    admitted = pathway.queue.admitted
+    had = "had their treatment" if admitted else "had their appointment"
+    sooner = "needed treatment sooner" if admitted else "needed to be seen sooner"
     if pathway.band is None:
         return [
             "You have asked to put your treatment on hold, so you are not in the queue for "
@@ -68,14 +75,13 @@ def sentences_for(pathway: Pathway, estimate, position: int | None, rates) -> li
     if rates and rates.weeks_of_history:
         sentences.append(
             f"In recent weeks, {people_a_week(rates.treated_per_week)} left this list, most "
-            "of them because they had their treatment."
+            f"of them because they {had}."
             if rates.leavers_counted_as_treated
-            else f"In recent weeks, {people_a_week(rates.treated_per_week)} on this list had "
-            "their treatment."
+            else f"In recent weeks, {people_a_week(rates.treated_per_week)} on this list {had}."
         )
         sentences.append(
             f"{people_a_week(rates.joined_ahead_per_week).capitalize()} joined ahead of you, "
-            "because they needed treatment sooner."
+            f"because they {sooner}."
         )
     if estimate.basis == Estimate.Basis.MODEL and rates and rates.planned_percent:
         change = rates.planned_percent
@@ -92,15 +98,25 @@ def sentences_for(pathway: Pathway, estimate, position: int | None, rates) -> li
             "that lasts, your range of dates is wider."
         )
     if estimate.basis == Estimate.Basis.MODEL:
+        months = month_range(estimate.p10, estimate.p90)
         sentences.append(
-            f"Most people in your place are treated {month_range(estimate.p10, estimate.p90)}."
+            f"Most people in your place are treated {months}."
+            if admitted
+            else f"Most people in your place have their appointment {months}."
         )
         sentences.append(f"{estimate.p50:%B} is most likely.")
-        sentences.append("This is not an appointment. The hospital will contact you to book.")
-    elif estimate.basis == Estimate.Basis.QUEUE_NOT_MOVING:
         sentences.append(
-            "We cannot give you a date yet. Lately, more people who need treatment sooner "
-            "have joined this list than have left it, so places like yours have not moved."
+            "This is not an appointment. The hospital will contact you to book."
+            if admitted
+            else "This is not your appointment. The hospital will contact you to book it. If "
+            "you then need an operation or other treatment, you will join the list for it, and "
+            "we will show your place on that list."
+        )
+    elif estimate.basis == Estimate.Basis.QUEUE_NOT_MOVING:
+        who = "need treatment sooner" if admitted else "need to be seen sooner"
+        sentences.append(
+            f"We cannot give you a date yet. Lately, more people who {who} have joined this "
+            "list than have left it, so places like yours have not moved."
         )
     else:
         sentences.append(

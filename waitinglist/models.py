@@ -117,6 +117,12 @@ class Patient(models.Model):
         return f"patient {self.pk}"
 
 
+# Admitted lists (inpatient or day case: `IRTT`, planned `PTLI`, other `RTTI`), where leaving
+# means treatment; on an outpatient list (`ORTT`, `PTLO`, `RTTO`) it means being seen, and
+# treatment, if any, may follow on another list.
+ADMITTED_LIST_TYPES = frozenset({"IRTT", "PTLI", "RTTI"})
+
+
 class Queue(models.Model):
     """Provider + treatment function + waiting list type (+ consultant, where lists are split)."""
 
@@ -136,6 +142,10 @@ class Queue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider.ods_code} {self.key}"
+
+    @property
+    def admitted(self) -> bool:
+        return self.list_type in ADMITTED_LIST_TYPES
 
     @property
     def key(self) -> str:
