@@ -203,3 +203,19 @@ def test_a_move_to_another_list_sends_no_alert_about_places(trust, tmp_path, cli
     start_alert_run(trust, WEEK + timedelta(weeks=2), lambda ids: None)
     [message] = alerts(subscription, "position")  # on the same list, 20 treated ahead
     assert (message.context["before"], message.context["position"]) == (31, 11)
+
+
+@pytest.mark.django_db
+def test_a_move_that_arrives_booked_left_by_being_treated(tmp_path, trust):
+    """A pooled list: booked with whichever list had the slot, the pathway arrives on it booked.
+    The list it left counts it as treated; unbooked, and not booked on arrival, as removed."""
+    tci = (WEEK + timedelta(weeks=2)).isoformat()
+    import_weeks(tmp_path, [
+        [outpatient("P1"), outpatient("P2")],
+        [pathway("P1", TCI_Date=tci), pathway("P2")],
+    ])  # fmt: skip
+    booked = dict(PathwayMove.objects.values_list("pathway__identifier", "was_booked"))
+    assert booked == {"P1": True, "P2": False}
+    history = estimates.load_history(trust)
+    out = history.queue_index(queue("ORTT").pk)
+    assert (history.treated[out, 1], history.removed[out, 1]) == (1, 1)

@@ -333,16 +333,19 @@ _NEW_PATIENT_OF_ROW = (
 
 # An open pathway the extract lists on another of the trust's lists (same identifier) has
 # moved: from the outpatient list to the admitted one, say. Recorded before the pathway is
-# rewritten, with its band and booking as last seen on the list it left: for that list it is a
-# leaver (treated if it was booked), and for the new one a joiner (docs/estimates.md). A
-# pathway back on a list after weeks off the lists (`_FIND_RETURNING`) is recorded too, with
-# the week it went: rewritten, it would keep no trace of that stay's end.
+# rewritten, with its band as last seen on the list it left: for that list it is a leaver, and
+# for the new one a joiner (docs/estimates.md). It left by being treated (seen, for an
+# outpatient list) if it was booked when last seen there, or arrives on the new list booked
+# (a pooled list: booked with whichever consultant had the slot). A pathway back on a list
+# after weeks off the lists (`_FIND_RETURNING`) is recorded too, with the week it went and
+# whether it was booked then: rewritten, it would keep no trace of that stay's end.
 _RECORD_MOVES = f"""
 INSERT INTO {PATHWAY_MOVE} (
     pathway_id, snapshot_id, left_snapshot_id, from_queue_id, to_queue_id, band, was_booked
 )
 SELECT r.pathway_id, %(snapshot)s, p.left_snapshot_id, r.moved_from, r.queue_id, p.band,
     p.tci_date IS NOT NULL OR p.outpatient_appointment_date IS NOT NULL
+        OR (p.left_snapshot_id IS NULL AND r.booked_snapshot_id IS NOT NULL)
 FROM {RESOLVED} r JOIN {PATHWAY} p ON p.id = r.pathway_id
 WHERE r.moved_from IS NOT NULL
 """

@@ -307,7 +307,8 @@ class PathwayMove(models.Model):
         Queue, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
     # On the list it left, as last seen there: its band (None: not ranked, P5/P6), and whether
-    # it was booked, which counts it as treated from that list, as for any leaver.
+    # it was booked, which counts it as treated from that list, as for any leaver (a move from
+    # one week to the next counts too if it arrives on the new list booked).
     band = models.PositiveSmallIntegerField(null=True)
     was_booked = models.BooleanField()
 
