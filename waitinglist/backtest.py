@@ -11,9 +11,9 @@ treated during that week: `t = L - origin - 0.5`, its middle; after weeks the tr
 import, the middle of them all, `estimates.History.left_during`):
 - pathways removed untreated (validation, gone elsewhere) are left out: they were never treated;
 - a pathway that later moved to another of the trust's lists keeping its identifier is scored
-  on its stay on the list it was on at the origin, which the move ended: treated if it was
-  booked when last seen there (an outpatient seen and listed for an operation), removed if not
-  (`estimates.Outcomes.after`);
+  on its stay on the list it was on at the origin, which the move ended (or the weeks off the
+  lists that came before it): treated if it left booked (an outpatient seen and listed for an
+  operation), removed if not (`PathwayMove.was_booked`, `estimates.Outcomes.after`);
 - absolute errors count pathways treated within the history;
 - "later than p50" counts the pathways whose p50 falls within the history that follows the
   origin, and "inside p10-p90" those whose p90 does: for them the outcome is known either way
