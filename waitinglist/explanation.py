@@ -58,7 +58,7 @@ def sentences_for(pathway: Pathway, estimate, position: int | None, rates) -> li
     that moves there is counted there: docs/estimates.md)."""
     admitted = pathway.queue.admitted
     had = "had their treatment" if admitted else "had their appointment"
-    sooner = "needed treatment sooner" if admitted else "needed to be seen sooner"
+    need = "treatment" if admitted else "to be seen"
     if pathway.band is None:
         return [
             "You have asked to put your treatment on hold, so you are not in the queue for "
@@ -81,7 +81,7 @@ def sentences_for(pathway: Pathway, estimate, position: int | None, rates) -> li
         )
         sentences.append(
             f"{people_a_week(rates.joined_ahead_per_week).capitalize()} joined ahead of you, "
-            f"because they {sooner}."
+            f"because they needed {need} sooner."
         )
     if estimate.basis == Estimate.Basis.MODEL and rates and rates.planned_percent:
         change = rates.planned_percent
@@ -113,10 +113,9 @@ def sentences_for(pathway: Pathway, estimate, position: int | None, rates) -> li
             "we will show your place on that list."
         )
     elif estimate.basis == Estimate.Basis.QUEUE_NOT_MOVING:
-        who = "need treatment sooner" if admitted else "need to be seen sooner"
         sentences.append(
-            f"We cannot give you a date yet. Lately, more people who {who} have joined this "
-            "list than have left it, so places like yours have not moved."
+            f"We cannot give you a date yet. Lately, more people who need {need} sooner have "
+            "joined this list than have left it, so places like yours have not moved."
         )
     else:
         sentences.append(
